@@ -1,0 +1,69 @@
+"""One-line configuration errors, raised before any work starts.
+
+Every check names the bad key, the value it got and the valid range, e.g.
+``ConfigError: data.alpha=1.5 is out of range: must be in [-1, 1]``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid. The message is a single line."""
+
+
+def fail(key: str, value: Any, valid: str) -> ConfigError:
+    return ConfigError(f"{key}={value!r} is invalid: {valid}")
+
+
+def check_int(
+    key: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise fail(key, value, "must be an integer")
+    if minimum is not None and value < minimum:
+        raise fail(key, value, f"must be >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise fail(key, value, f"must be <= {maximum}")
+    return value
+
+
+def check_positive_int(key: str, value: Any) -> int:
+    return check_int(key, value, minimum=1)
+
+
+def check_float(
+    key: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise fail(key, value, "must be a number")
+    x = float(value)
+    lb = "-inf" if low is None else f"{low:g}"
+    hb = "inf" if high is None else f"{high:g}"
+    rng = f"{'(' if low_open or low is None else '['}{lb}, {hb}{')' if high_open or high is None else ']'}"
+    if not math.isfinite(x):
+        raise fail(key, value, f"must be finite and in {rng}")
+    lo_ok = low is None or (x > low if low_open else x >= low)
+    hi_ok = high is None or (x < high if high_open else x <= high)
+    if not (lo_ok and hi_ok):
+        raise fail(key, value, f"must be in {rng}")
+    return x
+
+
+def check_positive(key: str, value: Any) -> float:
+    return check_float(key, value, low=0.0, low_open=True)
+
+
+def check_choice(key: str, value: Any, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise fail(key, value, f"must be one of {list(choices)}")
+    return value

@@ -1,0 +1,71 @@
+"""Device, dtype and seed helpers shared by every module."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import torch
+
+from synthetic.checks import check_choice, fail
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, else CPU; ``cpu``, ``cuda`` and ``cuda:N`` are taken as given."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    if isinstance(device, str) and device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise fail("device", device, "CUDA is not available here; use 'auto' or 'cpu'")
+        return torch.device(device)
+    raise fail("device", device, "must be one of ['auto', 'cpu', 'cuda', 'cuda:N']")
+
+
+def resolve_dtype(dtype: str | torch.dtype = "float32") -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    check_choice("dtype", dtype, list(DTYPES))
+    return DTYPES[dtype]
+
+
+def derive_seed(*parts: object) -> int:
+    """A stable 63-bit seed from any printable parts (same parts, same seed, on every machine)."""
+    digest = hashlib.sha256(repr(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A torch.Generator on ``device``, seeded. Same seed and device type give the same stream."""
+    g = torch.Generator(device=torch.device(device))
+    g.manual_seed(int(seed))
+    return g
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
+    """Call ``write(fh)`` on a temporary file next to ``path``, fsync, then rename it over ``path``.
+
+    A crash at any point leaves either the old file or the new one, never a half-written file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
