@@ -1,0 +1,38 @@
+"""The one-layer Transformer, its fine-tuning and the task-vector algebra."""
+
+from models.correlation import exact_alpha, output_alpha, task_vector_cosine
+from models.task_vectors import (
+    TaskVector,
+    apply,
+    load_model,
+    low_rank,
+    low_rank_residual,
+    prune_magnitude,
+    prune_rows,
+    save_model,
+)
+from models.training import FinetuneResult, History, TrainConfig, evaluate, finetune
+from models.transformer import ModelConfig, OneLayerTransformer, forward, pretrained_model
+
+__all__ = [
+    "FinetuneResult",
+    "History",
+    "ModelConfig",
+    "OneLayerTransformer",
+    "TaskVector",
+    "TrainConfig",
+    "apply",
+    "evaluate",
+    "exact_alpha",
+    "finetune",
+    "forward",
+    "load_model",
+    "low_rank",
+    "low_rank_residual",
+    "output_alpha",
+    "pretrained_model",
+    "prune_magnitude",
+    "prune_rows",
+    "save_model",
+    "task_vector_cosine",
+]

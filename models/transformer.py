@@ -1,0 +1,222 @@
+"""The one-layer nonlinear Transformer of the theory (theory.md §4.1–4.3).
+
+Simplified form (``parametrization="wv"``, slides' Eq. 3), the default:
+
+    f(X; Ψ) = (1/P) Σ_l a_(l)ᵀ ReLU( Σ_s V x_s softmax_l(x_sᵀ W x_l) )
+
+with trainable W (d×d) and V (m×d), and a fixed readout a_(l) ∈ {±1/√m}^m (half of each sign).
+
+Full form (``parametrization="qkvo"``, the paper's Eq. 4): W = W_Kᵀ W_Q with W_Q, W_K (m_b×d), and
+V = W_O W_V with W_V (m_a×d), W_O (m×m_a). Task arithmetic on these four matrices is *not* linear in the
+effective W and V (products of sums give cross terms), which is why "wv" is the main model.
+
+Everything is a pure function of a parameter dict (``forward(params, readout, X)``) so that grids of
+merged parameters can be evaluated without building modules; ``OneLayerTransformer`` is a thin
+``nn.Module`` around it that owns the parameters and the readout buffer.
+
+Pre-trained model Ψ0 (the paper does not specify it, theory.md §4.6): by default W0 = 0 (uniform
+attention) and V0 ~ N(0, 0.01²) i.i.d., readout drawn once from ``seed``. In the "qkvo" form all four
+matrices start N(0, σ²) with σ = ``qk0_std`` for W_Q, W_K and ``vo0_std`` for W_V, W_O (they cannot
+start at zero: a zero product has zero gradient).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from synthetic.checks import check_choice, check_float, check_int, check_positive_int
+from synthetic.runtime import generator, resolve_device, resolve_dtype
+
+Params = Mapping[str, torch.Tensor]
+PARAM_NAMES = {"wv": ("W", "V"), "qkvo": ("W_Q", "W_K", "W_V", "W_O")}
+HIDDEN_ROWS = {"wv": "V", "qkvo": "W_O"}  # the matrix whose rows are the m hidden neurons
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    d: int = 32
+    n_tokens: int = 16  # P (the readout has one vector per query position)
+    width: int = 64  # m, hidden neurons
+    parametrization: str = "wv"  # "wv" (W, V) or "qkvo" (W_Q, W_K, W_V, W_O)
+    m_a: int | None = None  # inner dim of W_V/W_O ("qkvo" only); None -> d
+    m_b: int | None = None  # inner dim of W_Q/W_K ("qkvo" only); None -> d
+    readout: str = "shared"  # "shared" (one a for all positions) or "per_position"
+    w0_std: float = 0.0  # std of W0 entries ("wv"); 0 gives uniform attention
+    v0_std: float = 0.01  # std of V0 entries ("wv")
+    qk0_std: float = 0.1  # std of W_Q, W_K entries ("qkvo")
+    vo0_std: float = 0.05  # std of W_V, W_O entries ("qkvo")
+    seed: int = 0  # draws the readout and the initial weights of Ψ0
+
+    def __post_init__(self) -> None:
+        check_positive_int("model.d", self.d)
+        check_positive_int("model.n_tokens", self.n_tokens)
+        check_int("model.width", self.width, minimum=2)
+        check_choice("model.parametrization", self.parametrization, list(PARAM_NAMES))
+        if self.m_a is not None:
+            check_positive_int("model.m_a", self.m_a)
+        if self.m_b is not None:
+            check_positive_int("model.m_b", self.m_b)
+        check_choice("model.readout", self.readout, ["shared", "per_position"])
+        for key in ("w0_std", "v0_std", "qk0_std", "vo0_std"):
+            check_float(f"model.{key}", getattr(self, key), low=0.0)
+        check_int("model.seed", self.seed, minimum=0)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return PARAM_NAMES[self.parametrization]
+
+    @property
+    def shapes(self) -> dict[str, tuple[int, int]]:
+        d, m = self.d, self.width
+        if self.parametrization == "wv":
+            return {"W": (d, d), "V": (m, d)}
+        m_a, m_b = self.m_a or d, self.m_b or d
+        return {"W_Q": (m_b, d), "W_K": (m_b, d), "W_V": (m_a, d), "W_O": (m, m_a)}
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelConfig:
+        return cls(**json.loads(text))
+
+
+def make_readout(cfg: ModelConfig, g: torch.Generator) -> torch.Tensor:
+    """(P, m) readout with entries ±1/√m, ⌊m/2⌋ positive per row in random places.
+
+    "shared": one row repeated P times; "per_position": P independent rows.
+    """
+    m, P = cfg.width, cfg.n_tokens
+    rows = 1 if cfg.readout == "shared" else P
+    base = torch.full((m,), -1.0, dtype=torch.float64)
+    base[: m // 2] = 1.0
+    perms = torch.stack([torch.randperm(m, generator=g) for _ in range(rows)])
+    a = base[perms] / math.sqrt(m)
+    return a.expand(P, m).contiguous() if rows == 1 else a
+
+
+def init_params(cfg: ModelConfig, g: torch.Generator) -> dict[str, torch.Tensor]:
+    """Ψ0's trainable weights in float64 on the CPU (cast by the caller)."""
+    stds = (
+        {"W": cfg.w0_std, "V": cfg.v0_std}
+        if cfg.parametrization == "wv"
+        else {"W_Q": cfg.qk0_std, "W_K": cfg.qk0_std, "W_V": cfg.vo0_std, "W_O": cfg.vo0_std}
+    )
+    return {
+        name: stds[name] * torch.randn(shape, generator=g, dtype=torch.float64)
+        for name, shape in cfg.shapes.items()
+    }
+
+
+def effective_wv(params: Params) -> tuple[torch.Tensor, torch.Tensor]:
+    """(W, V) of either parametrization: W = W_Kᵀ W_Q and V = W_O W_V for "qkvo"."""
+    if "W" in params:
+        return params["W"], params["V"]
+    return params["W_K"].T @ params["W_Q"], params["W_O"] @ params["W_V"]
+
+
+def attention(params: Params, X: torch.Tensor) -> torch.Tensor:
+    """Attention weights A[n, l, s] = softmax_s(x_sᵀ W x_l): query l's weight on key s (rows sum to 1)."""
+    if "W" in params:
+        q = X @ params["W"].T  # row l is (W x_l)ᵀ
+        scores = q @ X.transpose(-1, -2)
+    else:
+        scores = (X @ params["W_Q"].T) @ (X @ params["W_K"].T).transpose(-1, -2)
+    return torch.softmax(scores, dim=-1)
+
+
+def values(params: Params, X: torch.Tensor) -> torch.Tensor:
+    """V x_s for every token: (n, P, m)."""
+    if "V" in params:
+        return X @ params["V"].T
+    return (X @ params["W_V"].T) @ params["W_O"].T
+
+
+def hidden(params: Params, X: torch.Tensor) -> torch.Tensor:
+    """ReLU(Σ_s V x_s softmax_l(·)) for every query position l: (n, P, m)."""
+    return torch.relu(attention(params, X) @ values(params, X))
+
+
+def forward(params: Params, readout: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """f(X; Ψ) for a batch X (n, P, d) -> (n,)."""
+    return (hidden(params, X) * readout).sum(-1).mean(-1)
+
+
+class OneLayerTransformer(nn.Module):
+    """Owns the trainable parameters and the fixed readout buffer of one model."""
+
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        params: Params | None = None,
+        readout: torch.Tensor | None = None,
+        *,
+        device: str | torch.device = "cpu",
+        dtype: str | torch.dtype = "float32",
+    ) -> None:
+        super().__init__()
+        self.cfg = cfg
+        device, dtype = resolve_device(device), resolve_dtype(dtype)
+        if params is None or readout is None:
+            g = generator(cfg.seed, "cpu")
+            init_readout = make_readout(cfg, g)
+            init = init_params(cfg, g)
+            params = init if params is None else params
+            readout = init_readout if readout is None else readout
+        missing = set(cfg.param_names) ^ set(params)
+        if missing:
+            raise KeyError(f"parameter names {sorted(params)} do not match {list(cfg.param_names)}")
+        for name in cfg.param_names:
+            t = params[name]
+            if tuple(t.shape) != cfg.shapes[name]:
+                raise ValueError(
+                    f"parameter {name} has shape {tuple(t.shape)}, expected {cfg.shapes[name]}"
+                )
+            self.register_parameter(
+                name, nn.Parameter(t.detach().to(device=device, dtype=dtype).clone())
+            )
+        self.register_buffer("readout", readout.detach().to(device=device, dtype=dtype).clone())
+
+    @property
+    def params(self) -> dict[str, torch.Tensor]:
+        return dict(self.named_parameters())
+
+    @property
+    def device(self) -> torch.device:
+        return self.readout.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.readout.dtype
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return forward(self.params, self.readout, X)
+
+    def attention(self, X: torch.Tensor) -> torch.Tensor:
+        return attention(self.params, X)
+
+    def hidden(self, X: torch.Tensor) -> torch.Tensor:
+        return hidden(self.params, X)
+
+    def with_params(self, params: Params) -> OneLayerTransformer:
+        """A new model with these parameters and this model's config, readout, device and dtype."""
+        return OneLayerTransformer(
+            self.cfg, params, self.readout, device=self.device, dtype=self.dtype
+        )
+
+    def clone(self) -> OneLayerTransformer:
+        return copy.deepcopy(self)
+
+
+def pretrained_model(
+    cfg: ModelConfig, *, device: str | torch.device = "cpu", dtype: str | torch.dtype = "float32"
+) -> OneLayerTransformer:
+    """Ψ0 built from ``cfg`` (readout and initial weights drawn from ``cfg.seed`` on the CPU)."""
+    return OneLayerTransformer(cfg, device=device, dtype=dtype)
