@@ -1,0 +1,1 @@
+"""Hydra-driven experiments: a pure ``run(cfg, out_dir)`` per experiment, a thin CLI in ``run.py``."""

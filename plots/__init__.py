@@ -1,0 +1,1 @@
+"""Figures drawn from metrics.json (never from retraining): measurements against the theory."""
