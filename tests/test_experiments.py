@@ -1,0 +1,137 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize
+from hydra.core.global_hydra import GlobalHydra
+
+from experiments import foundation
+from experiments.config import build_setup
+from experiments.io import atomic_write_json, atomic_write_text
+from synthetic import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+
+
+def _compose(overrides=()):
+    GlobalHydra.instance().clear()
+    with initialize(version_base="1.3", config_path="../conf"):
+        return compose("config", overrides=list(overrides))
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_config_composes_and_validates(name):
+    cfg = _compose([f"experiment={name}"])
+    assert cfg.experiment.name == name
+    setup = build_setup(cfg)
+    assert setup.model.d == setup.d == 32
+
+
+@pytest.mark.parametrize(
+    ("override", "pattern"),
+    [
+        ("data.alpha=1.2", r"^data\.alpha=1\.2 is invalid: must be in \[-1, 1\]$"),
+        ("data.delta_conf=0.3", r"^data\.delta_conf=0\.3 is invalid: must be < data\.delta_star"),
+        ("data.d=2", r"^data\.d=2 is invalid: must be >= 3"),
+        ("model.width=0", r"^model\.width=0 is invalid"),
+        ("train.lr=-1", r"^train\.lr=-1 is invalid"),
+        ("+train.momentum=0.9", r"^train\.momentum is not a valid key"),
+        ("+data.foo=1", r"^data\.foo is not a valid key"),
+        ("model.d=16", r"^model\.d=16 is invalid: must equal data\.d=32$"),
+        ("dtype=float16", r"^dtype='float16' is invalid"),
+        ("experiment.seeds=[]", r"^experiment\.seeds=\[\] is invalid"),
+        ("experiment.low_rank=40", r"^experiment\.low_rank=40 is invalid: must be <= 32$"),
+    ],
+)
+def test_bad_overrides_fail_in_one_line_before_any_work(override, pattern, tmp_path):
+    cfg = _compose([override])
+    with pytest.raises(ConfigError, match=pattern) as err:
+        foundation.run(cfg, tmp_path / "out")
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_foundation_run_writes_metrics_and_figures(tmp_path):
+    cfg = _compose(["experiment.seeds=[0,1]", "data.n_test=512", "train.n_val=256"])
+    m = foundation.run(cfg, tmp_path)
+    on_disk = json.loads((tmp_path / "metrics.json").read_text())
+    assert on_disk["summary"]["models_trained"] == 4
+    assert on_disk["summary"]["own_task"]["T1"]["test_accuracy"]["mean"] >= 0.99
+    assert m["summary"]["correlation"]["alpha_exact"]["mean"] == 0.0
+    for ext in ("png", "pdf"):
+        assert (tmp_path / f"foundation.{ext}").stat().st_size > 1000
+    assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == 6
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def _without_timing(obj):
+    if isinstance(obj, dict):
+        return {
+            k: _without_timing(v) for k, v in obj.items() if k not in ("seconds", "wall_seconds")
+        }
+    if isinstance(obj, list):
+        return [_without_timing(v) for v in obj]
+    return obj
+
+
+def test_same_config_same_numbers(tmp_path):
+    """Same config and seed: identical metrics.json on CPU (timings aside)."""
+    cfg = _compose(["experiment.seeds=[3]", "data.n_test=256", "train.n_val=128"])
+    foundation.run(cfg, tmp_path / "a")
+    foundation.run(cfg, tmp_path / "b")
+    a, b = (json.loads((tmp_path / x / "metrics.json").read_text()) for x in ("a", "b"))
+    assert _without_timing(a) == _without_timing(b)
+    c = _compose(["experiment.seeds=[4]", "data.n_test=256", "train.n_val=128"])
+    foundation.run(c, tmp_path / "c")
+    other = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    assert _without_timing(other)["runs"] != _without_timing(a)["runs"]
+
+
+def test_atomic_write_leaves_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "metrics.json"
+    atomic_write_json(path, {"a": 1})
+
+    with pytest.raises(TypeError):
+        atomic_write_json(path, {"a": object()})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert not list(tmp_path.glob(".*.tmp"))
+    atomic_write_text(path, "x")
+    assert path.read_text() == "x"
+
+
+def test_json_has_no_nan(tmp_path):
+    atomic_write_json(tmp_path / "m.json", {"x": float("nan"), "y": [float("inf"), 1.0]})
+    assert json.loads((tmp_path / "m.json").read_text()) == {"x": None, "y": [None, 1.0]}
+
+
+def _cli(*args, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.run", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_cli_bad_input_exits_2_with_one_line(tmp_path):
+    out = tmp_path / "run"
+    r = _cli("data.alpha=3", f"hydra.run.dir={out}")
+    assert r.returncode == 2
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("ConfigError")]
+    assert lines == ["ConfigError: data.alpha=3 is invalid: must be in [-1, 1]"]
+    assert not (out / "metrics.json").exists() and not (out / "config.yaml").exists()
+
+
+@pytest.mark.slow
+def test_cli_end_to_end(tmp_path):
+    out = tmp_path / "run"
+    r = _cli("experiment.seeds=[0]", "data.n_test=256", "progress=false", f"hydra.run.dir={out}")
+    assert r.returncode == 0, r.stderr
+    assert "[foundation] 2 models" in r.stdout
+    assert json.loads((out / "metrics.json").read_text())["experiment"] == "foundation"
+    assert (out / "config.yaml").exists() and (out / "foundation.png").exists()
