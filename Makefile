@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make test` and `make reproduce` (each creates .venv first).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+RESULTS := results
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test test-fast lint format reproduce report clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv with the pinned dependencies (pip; torch==2.13.0)
+
+lint: $(STAMP) ## ruff check
+	$(BIN)/ruff check .
+
+format: $(STAMP) ## ruff format + import sorting
+	$(BIN)/ruff check --fix --select I .
+	$(BIN)/ruff format .
+
+test: $(STAMP) ## Lint, then every test (unit and slow end-to-end); what CI runs
+	$(BIN)/ruff check .
+	WANDB_MODE=disabled $(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## Unit tests only (skips tests marked slow)
+	WANDB_MODE=disabled $(BIN)/python -m pytest -m "not slow"
+
+reproduce: $(STAMP) ## Rerun every experiment into results/ and rebuild results/REPORT.md
+	rm -rf $(RESULTS)/foundation
+	$(BIN)/python -m experiments.run experiment=foundation hydra.run.dir=$(RESULTS)/foundation
+	$(BIN)/python -m experiments.report --results $(RESULTS)
+
+report: $(STAMP) ## Rebuild results/REPORT.md from the existing metrics.json files
+	$(BIN)/python -m experiments.report --results $(RESULTS)
+
+clean: ## Remove outputs (keeps .venv)
+	rm -rf outputs multirun .pytest_cache .ruff_cache
