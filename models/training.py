@@ -157,7 +157,7 @@ def finetune(
 ) -> FinetuneResult:
     """Fine-tune a copy of ``psi0`` on ``task``; ``psi0`` is never modified.
 
-    The training stream is drawn from ``generator(derive_seed("train", cfg.seed))`` on the model's
+    The training stream is drawn from ``generator(derive_seed("train", cfg.seed))`` on the task's
     device, so the same config and seed give the same model on the same device type.
     """
     if task.d != psi0.cfg.d:
@@ -173,7 +173,9 @@ def finetune(
     readout = model.readout
     lossf = loss_fn(cfg.loss)
     val = validation_set(task, cfg) if val is None else val
-    g = generator(derive_seed("train", cfg.seed), model.device)
+    # Data are drawn where the task's patterns live, then moved to the model if that differs.
+    g = generator(derive_seed("train", cfg.seed), task.mu.device)
+    val = val.to(model.device)
     hist = History()
 
     def record(step: int, train_loss: float) -> float:
@@ -191,6 +193,7 @@ def finetune(
         total=cfg.total_steps, desc=f"finetune {task.name}", disable=not progress, leave=False
     )
     for batch in _batches(task, cfg, g):
+        batch = batch.to(model.device)
         f = forward(dict(zip(names, params, strict=True)), readout, batch.X)
         loss = lossf(batch.y * f).mean()
         grads = torch.autograd.grad(loss, params)

@@ -108,6 +108,8 @@ class TaskBatch:
         return TaskBatch(self.X[idx], self.y[idx], self.kind[idx])
 
     def to(self, device: torch.device | str) -> TaskBatch:
+        if self.X.device == torch.device(device):
+            return self
         return TaskBatch(self.X.to(device), self.y.to(device), self.kind.to(device))
 
 
