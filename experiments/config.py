@@ -88,6 +88,12 @@ def build_setup(cfg: Any) -> Setup:
     check_int("data.n_test", data["n_test"], minimum=1)
     if not isinstance(data["rotate"], bool):
         raise ConfigError(f"data.rotate={data['rotate']!r} is invalid: must be true or false")
+    batched = c.get("batched", "auto")
+    if batched not in ("auto", True, False):
+        raise ConfigError(f"batched={batched!r} is invalid: must be one of ['auto', true, false]")
+    cache_dir = c.get("cache_dir")
+    if cache_dir is not None and not isinstance(cache_dir, str):
+        raise ConfigError(f"cache_dir={cache_dir!r} is invalid: must be a path or null (no cache)")
     resolve_dtype(c.get("dtype", "float32"))
     resolve_device(c.get("device", "auto"))
     setup = Setup(

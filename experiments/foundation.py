@@ -21,9 +21,10 @@ from tqdm.auto import tqdm
 
 from experiments.config import Setup, build_setup, to_container
 from experiments.io import atomic_write_json, save_figure
+from models.cache import ModelCache
 from models.correlation import exact_alpha, output_alpha, task_vector_cosine
 from models.task_vectors import TaskVector, low_rank_residual, save_model
-from models.training import evaluate, finetune
+from models.training import evaluate
 from models.transformer import effective_wv, pretrained_model
 from synthetic.checks import ConfigError, check_choice, check_int
 from synthetic.runtime import derive_seed
@@ -164,7 +165,9 @@ def claims(runs: list[dict], summary: dict, setup: Setup) -> list[dict[str, Any]
     ]
 
 
-def run(cfg: Any, out_dir: str | Path, *, progress: bool = False) -> dict[str, Any]:
+def run(
+    cfg: Any, out_dir: str | Path, *, progress: bool = False, cache: ModelCache | None = None
+) -> dict[str, Any]:
     """Run the experiment; write metrics.json, the figure and the checkpoints into ``out_dir``."""
     setup = validate(cfg)
     c = to_container(cfg)
@@ -176,40 +179,54 @@ def run(cfg: Any, out_dir: str | Path, *, progress: bool = False) -> dict[str, A
     names = list(tasks)
     runs, per_seed = [], []
     t_start = time.perf_counter()
-    jobs = [(s, n) for s in exp["seeds"] for n in names]
-    bar = tqdm(total=len(jobs), desc="foundation", disable=not progress)
-    for seed in exp["seeds"]:
-        psi0 = pretrained_model(
+    psi0s = {
+        seed: pretrained_model(
             replace(setup.model, seed=setup.model.seed + seed),
             device=setup.device,
             dtype=setup.dtype,
         )
+        for seed in exp["seeds"]
+    }
+    jobs = [(seed, name) for seed in exp["seeds"] for name in names]
+    requests = [
+        (psi0s[seed], tasks[name], replace(setup.train, seed=derive_seed("finetune", name, seed)))
+        for seed, name in jobs
+    ]
+    cache = cache if cache is not None else ModelCache(c.get("cache_dir"))
+    before = replace(cache.stats)
+    t0 = time.perf_counter()
+    results = dict(
+        zip(
+            jobs,
+            cache.finetune_many(requests, batched=c.get("batched", "auto"), progress=progress),
+            strict=True,
+        )
+    )
+    train_seconds = time.perf_counter() - t0
+    trained = cache.stats.trained - before.trained
+
+    for seed in tqdm(exp["seeds"], desc="foundation: measure", disable=not progress):
+        psi0 = psi0s[seed]
         save_model(psi0, out_dir / "checkpoints" / f"psi0_seed{seed}.pt")
         test_sets = {
             n: t.sample_seeded(setup.n_test, derive_seed("test", n, seed)) for n, t in tasks.items()
         }
         models, tvs = {}, {}
         for name in names:
-            train_cfg = replace(setup.train, seed=derive_seed("finetune", name, seed))
-            t0 = time.perf_counter()
-            res = finetune(psi0, tasks[name], train_cfg, progress=progress)
-            seconds = time.perf_counter() - t0
+            res = results[(seed, name)]
             stats, tv = _stats_of_run(psi0, res.model, tasks[name], test_sets, exp["low_rank"])
             save_model(res.model, out_dir / "checkpoints" / f"{name}_seed{seed}.pt")
             models[name], tvs[name] = res.model, tv
-            hist = res.history.as_dict()
             runs.append(
                 {
                     "seed": seed,
                     "task": name,
-                    "seconds": seconds,
                     "steps": res.history.steps_run,
                     "stopped_early": res.history.stopped_early,
-                    "history": hist,
+                    "history": res.history.as_dict(),
                     **stats,
                 }
             )
-            bar.update(1)
         X = torch.cat([test_sets[n].X for n in names])
         per_seed.append(
             {
@@ -220,7 +237,6 @@ def run(cfg: Any, out_dir: str | Path, *, progress: bool = False) -> dict[str, A
                 "alpha_hat_hidden": output_alpha(models["T1"], models["T2"], X, output="hidden"),
             }
         )
-    bar.close()
 
     def own(key: str, name: str) -> dict[str, float]:
         return _mean_std([r["test"][name][key] for r in runs if r["task"] == name])
@@ -232,7 +248,6 @@ def run(cfg: Any, out_dir: str | Path, *, progress: bool = False) -> dict[str, A
                 "test_accuracy": own("accuracy", n),
                 "attention_on_discriminative": own("attention_on_discriminative", n),
                 "steps": _mean_std([r["steps"] for r in runs if r["task"] == n]),
-                "seconds": _mean_std([r["seconds"] for r in runs if r["task"] == n]),
             }
             for n in names
         },
@@ -255,14 +270,18 @@ def run(cfg: Any, out_dir: str | Path, *, progress: bool = False) -> dict[str, A
         "uniform_attention_mass": sum(setup.tokens.fixed_counts) / setup.tokens.n_tokens
         if setup.tokens.counts == "fixed"
         else setup.tokens.delta_star + setup.tokens.delta_conf,
-        "models_trained": len(runs),
+        "models_requested": len(requests),
+        "models_trained": trained,
+        "models_from_cache": len(requests) - trained,
+        "train_seconds": train_seconds,
+        "seconds_per_trained_model": train_seconds / trained if trained else None,
         "wall_seconds": time.perf_counter() - t_start,
     }
     metrics = {
         "claims": claims(runs, summary, setup),
         "experiment": "foundation",
         "config": c,
-        "device": str(next(iter(models.values())).device),
+        "device": str(psi0s[exp["seeds"][0]].device),
         "runs": runs,
         "per_seed": per_seed,
         "summary": summary,

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from experiments import foundation
 from experiments.io import atomic_write_text
 from synthetic.checks import ConfigError
+from synthetic.runtime import tune_cpu_allocator
 
 EXPERIMENTS = {"foundation": foundation}  # name -> module with validate(cfg) and run(cfg, out_dir)
 
@@ -36,6 +37,7 @@ def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
+    tune_cpu_allocator()
     try:
         metrics = run_experiment(cfg, out_dir)
     except ConfigError as err:

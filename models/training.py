@@ -10,17 +10,27 @@ readout stays fixed. Two data regimes:
 
 Training stops early when the validation hinge loss, checked every ``eval_every`` steps, is at most
 ``eps`` (``eps=0`` disables it). A non-finite loss raises ``FloatingPointError`` naming the step and η.
+
+One engine trains S ≥ 1 independent models at once (``finetune_many``): the parameters carry a
+leading model dimension, every product runs as one batched matmul over the S models, and each model
+keeps its own data stream, validation set, learning rate and early stopping (a stopped model is
+frozen). ``finetune`` is the S = 1 case, so a batched run and S single runs execute the same steps
+and differ only by floating-point rounding of the batched products.
+
+Data streams: online batches are drawn ``ceil(4096 / B)`` steps at a time from the run's generator
+(one sampler call per block, not per step); the stream depends only on the seed and B, never on S.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
 import torch
 from tqdm.auto import tqdm
 
-from models.transformer import OneLayerTransformer, forward
+from models.transformer import OneLayerTransformer, forward_stacked
 from synthetic.checks import (
     check_choice,
     check_float,
@@ -33,6 +43,7 @@ from synthetic.sampler import TaskBatch
 from synthetic.tasks import Task
 
 LOSSES = ("hinge", "logistic")
+BLOCK_SAMPLES = 4096  # online data are drawn this many samples (whole steps) at a time
 
 
 def hinge(margin: torch.Tensor) -> torch.Tensor:
@@ -57,7 +68,7 @@ class TrainConfig:
     loss: str = "hinge"  # "hinge" (the theory's) or "logistic"
     eps: float = 0.02  # stop when the validation hinge loss is <= eps (0 disables)
     eval_every: int = 5  # steps between validation checks / history records
-    n_val: int = 2048  # validation samples (a fixed set, separate seed)
+    n_val: int = 1024  # validation samples (a fixed set, separate seed)
     mode: str = "online"  # "online" (fresh batches) or "epochs" (fixed training set)
     n_train: int = 4096  # training-set size ("epochs" mode)
     n_epochs: int = 10  # epochs ("epochs" mode)
@@ -117,23 +128,30 @@ def evaluate(model: OneLayerTransformer, batch: TaskBatch, chunk: int = 8192) ->
     totals = {"hinge": 0.0, "logistic": 0.0, "accuracy": 0.0, "attention_on_discriminative": 0.0}
     n = len(batch)
     for start in range(0, n, chunk):
-        part = batch[start : start + chunk]
-        f = model(part.X)
-        margin = part.y * f
+        part = batch[start : start + chunk].to(model.device)
+        X, y = part.X.to(model.dtype), part.y.to(model.dtype)
+        f = model(X)
+        margin = y * f
         totals["hinge"] += hinge(margin).sum().item()
         totals["logistic"] += logistic(margin).sum().item()
-        totals["accuracy"] += (torch.sign(f) == part.y).sum().item()
-        attn = model.attention(part.X)
+        totals["accuracy"] += (torch.sign(f) == y).sum().item()
+        attn = model.attention(X)
         mass = (attn * part.discriminative.unsqueeze(1).to(attn.dtype)).sum(-1).mean(-1)
         totals["attention_on_discriminative"] += mass.sum().item()
     return {k: v / n for k, v in totals.items()}
 
 
-def _batches(task: Task, cfg: TrainConfig, g: torch.Generator):
-    """Yield the training batches of one run, in order."""
+def stream(task: Task, cfg: TrainConfig, g: torch.Generator) -> Iterator[TaskBatch]:
+    """The training batches of one run, in order (see the module docstring for the block scheme)."""
     if cfg.mode == "online":
-        for _ in range(cfg.n_steps):
-            yield task.sample(cfg.batch_size, g)
+        per_block = max(1, BLOCK_SAMPLES // cfg.batch_size)
+        left = cfg.n_steps
+        while left > 0:
+            k = min(per_block, left)
+            block = task.sample(k * cfg.batch_size, g)
+            for i in range(k):
+                yield block[i * cfg.batch_size : (i + 1) * cfg.batch_size]
+            left -= k
         return
     data = task.sample(cfg.n_train, g)
     for _ in range(cfg.n_epochs):
@@ -147,79 +165,161 @@ def validation_set(task: Task, cfg: TrainConfig) -> TaskBatch:
     return task.sample_seeded(cfg.n_val, derive_seed("validation", cfg.seed))
 
 
+def train_generator(task: Task, cfg: TrainConfig) -> torch.Generator:
+    """The generator of a run's training stream, on the task's device."""
+    return generator(derive_seed("train", cfg.seed), task.mu.device)
+
+
+def _check_compatible(
+    psi0s: Sequence[OneLayerTransformer], tasks: Sequence[Task], cfgs: Sequence[TrainConfig]
+) -> None:
+    if not (len(psi0s) == len(tasks) == len(cfgs)) or not psi0s:
+        raise ValueError(
+            f"finetune_many needs as many models, tasks and configs (got {len(psi0s)}, {len(tasks)}, {len(cfgs)})"
+        )
+    ref_model, ref_cfg = replace(psi0s[0].cfg, seed=0), replace(cfgs[0], seed=0, lr=1.0)
+    for psi0, task, cfg in zip(psi0s, tasks, cfgs, strict=True):
+        if task.d != psi0.cfg.d:
+            raise ValueError(
+                f"task {task.name} has d={task.d} but the model has model.d={psi0.cfg.d}"
+            )
+        if task.tokens.n_tokens != psi0.cfg.n_tokens:
+            raise ValueError(
+                f"task {task.name} has data.n_tokens={task.tokens.n_tokens} but the model has "
+                f"model.n_tokens={psi0.cfg.n_tokens}"
+            )
+        if replace(psi0.cfg, seed=0) != ref_model or (psi0.device, psi0.dtype) != (
+            psi0s[0].device,
+            psi0s[0].dtype,
+        ):
+            raise ValueError(
+                "finetune_many: all models must share one architecture, device and dtype (seeds may differ)"
+            )
+        if replace(cfg, seed=0, lr=1.0) != ref_cfg:
+            raise ValueError("finetune_many: training configs may differ only in seed and lr")
+
+
+@torch.no_grad()
+def _evaluate_stacked(
+    params, readout, val_X, val_y, val_disc
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-model validation hinge, accuracy and attention mass on ±μ tokens (each of shape (S,))."""
+    f, attn = forward_stacked(params, readout, val_X, with_attention=True)
+    margin = val_y * f
+    mass = (attn * val_disc.unsqueeze(2)).sum(-1).mean(-1)
+    return hinge(margin).mean(1), (torch.sign(f) == val_y).to(f.dtype).mean(1), mass.mean(1)
+
+
+def finetune_many(
+    psi0s: Sequence[OneLayerTransformer],
+    tasks: Sequence[Task],
+    cfgs: Sequence[TrainConfig],
+    *,
+    progress: bool = False,
+    desc: str = "finetune",
+) -> list[FinetuneResult]:
+    """Fine-tune S models at once: copy s of ``psi0s[s]`` on ``tasks[s]`` with ``cfgs[s]``.
+
+    The S runs are independent (own data stream, validation set, lr, early stop) and each equals a
+    single run with the same seed up to float rounding. Configs may differ only in seed and lr;
+    models only in seed. Nothing passed in is modified.
+    """
+    _check_compatible(psi0s, tasks, cfgs)
+    S, cfg0 = len(psi0s), cfgs[0]
+    device, dtype = psi0s[0].device, psi0s[0].dtype
+    names = list(psi0s[0].cfg.param_names)
+    params = {
+        n: torch.stack([m.params[n].detach() for m in psi0s]).clone().requires_grad_(True)
+        for n in names
+    }
+    readout = torch.stack([m.readout for m in psi0s])
+    lr = torch.tensor([c.lr for c in cfgs], device=device, dtype=dtype)
+    vals = [validation_set(t, c).to(device) for t, c in zip(tasks, cfgs, strict=True)]
+    val_X = torch.stack([v.X for v in vals]).to(dtype)
+    val_y = torch.stack([v.y for v in vals]).to(dtype)
+    val_disc = torch.stack([v.discriminative for v in vals]).to(dtype)
+    streams = [stream(t, c, train_generator(t, c)) for t, c in zip(tasks, cfgs, strict=True)]
+    lossf = loss_fn(cfg0.loss)
+    hists = [History() for _ in range(S)]
+    active = torch.ones(S, dtype=torch.bool, device=device)
+    window: list[torch.Tensor] = []  # per-step losses (S,) since the last record
+    window_start = 1
+
+    def record(step: int) -> None:
+        nonlocal window, window_start
+        if window:
+            losses = torch.stack(window)  # (steps, S)
+            bad = ~torch.isfinite(losses) & active.unsqueeze(0)
+            if bad.any():
+                i, s = (int(v) for v in bad.nonzero()[0])
+                raise FloatingPointError(
+                    f"non-finite training loss ({losses[i, s].item()}) at step {window_start + i} with "
+                    f"train.lr={cfgs[s].lr} (model {s} of {S}, train.seed={cfgs[s].seed}); lower the learning rate"
+                )
+            train_loss = losses.mean(0).tolist()
+        else:
+            train_loss = [float("nan")] * S
+        vh, va, vm = (
+            t.tolist() for t in _evaluate_stacked(params, readout, val_X, val_y, val_disc)
+        )
+        for s in range(S):
+            if not active[s]:
+                continue
+            h = hists[s]
+            h.step.append(step)
+            h.train_loss.append(train_loss[s])
+            h.val_hinge.append(vh[s])
+            h.val_accuracy.append(va[s])
+            h.attention_on_discriminative.append(vm[s])
+            h.steps_run = step
+            if step > 0 and cfg0.eps > 0 and vh[s] <= cfg0.eps:
+                h.stopped_early = step < cfg0.total_steps
+                active[s] = False
+        window, window_start = [], step + 1
+
+    record(0)
+    bar = tqdm(total=cfg0.total_steps, desc=desc, disable=not progress, leave=False)
+    step = 0
+    for batches in zip(*streams, strict=True):
+        if not bool(active.any()):
+            break
+        step += 1
+        X = torch.stack([b.X for b in batches]).to(device=device, dtype=dtype)
+        y = torch.stack([b.y for b in batches]).to(device=device, dtype=dtype)
+        per_model = lossf(y * forward_stacked(params, readout, X)).mean(1)  # (S,)
+        grads = torch.autograd.grad(per_model.sum(), list(params.values()))
+        with torch.no_grad():
+            scale = (lr * active.to(dtype)).view(S, *([1] * (grads[0].ndim - 1)))
+            for p, g in zip(params.values(), grads, strict=True):
+                p.sub_(scale * g)  # stopped models have scale 0: frozen
+        window.append(per_model.detach())
+        bar.update(1)
+        if step % cfg0.eval_every == 0 or step == cfg0.total_steps:
+            record(step)
+            bar.set_postfix(active=int(active.sum()))
+    bar.close()
+    if window:  # the runs ended between two records
+        record(step)
+    return [
+        FinetuneResult(
+            model=psi0s[s].with_params({n: params[n][s].detach() for n in names}),
+            history=hists[s],
+        )
+        for s in range(S)
+    ]
+
+
 def finetune(
     psi0: OneLayerTransformer,
     task: Task,
     cfg: TrainConfig,
     *,
-    val: TaskBatch | None = None,
     progress: bool = False,
 ) -> FinetuneResult:
     """Fine-tune a copy of ``psi0`` on ``task``; ``psi0`` is never modified.
 
-    The training stream is drawn from ``generator(derive_seed("train", cfg.seed))`` on the task's
-    device, so the same config and seed give the same model on the same device type.
+    The training stream comes from ``generator(derive_seed("train", cfg.seed))`` on the task's device
+    and the validation set from ``derive_seed("validation", cfg.seed)``, so the same config and seed
+    give the same model on the same device type.
     """
-    if task.d != psi0.cfg.d:
-        raise ValueError(f"task {task.name} has d={task.d} but the model has model.d={psi0.cfg.d}")
-    if task.tokens.n_tokens != psi0.cfg.n_tokens:
-        raise ValueError(
-            f"task {task.name} has data.n_tokens={task.tokens.n_tokens} but the model has "
-            f"model.n_tokens={psi0.cfg.n_tokens}"
-        )
-    model = psi0.clone()
-    params = [p for _, p in model.named_parameters()]
-    names = [n for n, _ in model.named_parameters()]
-    readout = model.readout
-    lossf = loss_fn(cfg.loss)
-    val = validation_set(task, cfg) if val is None else val
-    # Data are drawn where the task's patterns live, then moved to the model if that differs.
-    g = generator(derive_seed("train", cfg.seed), task.mu.device)
-    val = val.to(model.device)
-    hist = History()
-
-    def record(step: int, train_loss: float) -> float:
-        ev = evaluate(model, val)
-        hist.step.append(step)
-        hist.train_loss.append(train_loss)
-        hist.val_hinge.append(ev["hinge"])
-        hist.val_accuracy.append(ev["accuracy"])
-        hist.attention_on_discriminative.append(ev["attention_on_discriminative"])
-        return ev["hinge"]
-
-    record(0, float("nan"))
-    running, count, step = 0.0, 0, 0
-    bar = tqdm(
-        total=cfg.total_steps, desc=f"finetune {task.name}", disable=not progress, leave=False
-    )
-    for batch in _batches(task, cfg, g):
-        batch = batch.to(model.device)
-        f = forward(dict(zip(names, params, strict=True)), readout, batch.X)
-        loss = lossf(batch.y * f).mean()
-        grads = torch.autograd.grad(loss, params)
-        step += 1
-        lv = loss.item()
-        if not math.isfinite(lv):
-            raise FloatingPointError(
-                f"non-finite training loss ({lv}) at step {step} with train.lr={cfg.lr}; lower the learning rate"
-            )
-        with torch.no_grad():
-            for p, gr in zip(params, grads, strict=True):
-                p.sub_(cfg.lr * gr)
-        running += lv
-        count += 1
-        bar.update(1)
-        if step % cfg.eval_every == 0 or step == cfg.total_steps:
-            vh = record(step, running / count)
-            running, count = 0.0, 0
-            bar.set_postfix(val_hinge=f"{vh:.4f}")
-            if cfg.eps > 0 and vh <= cfg.eps:
-                hist.stopped_early = step < cfg.total_steps
-                break
-    bar.close()
-    if count:  # the run ended between two records
-        record(step, running / count)
-    hist.steps_run = step
-    for p in params:
-        p.requires_grad_(True)
-    return FinetuneResult(model=model, history=hist)
+    return finetune_many([psi0], [task], [cfg], progress=progress, desc=f"finetune {task.name}")[0]

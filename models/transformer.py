@@ -149,6 +149,36 @@ def forward(params: Params, readout: torch.Tensor, X: torch.Tensor) -> torch.Ten
     return (hidden(params, X) * readout).sum(-1).mean(-1)
 
 
+def forward_stacked(
+    params: Params, readout: torch.Tensor, X: torch.Tensor, *, with_attention: bool = False
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """f for S models at once: params (S, ...), readout (S, P, m), X (S, B, P, d) -> (S, B).
+
+    Model s sees only X[s]. The token-wise products run as S batched matmuls over all B·P tokens
+    (``torch.bmm`` on (S, B·P, d)); only the P×P attention products are per sample. With
+    ``with_attention`` the attention weights (S, B, P, P) are returned too.
+    """
+    S, B, P, d = X.shape
+    flat = X.reshape(S, B * P, d)
+    per_sample = X.reshape(S * B, P, d)
+    if "W" in params:
+        q = torch.bmm(flat, params["W"].mT).reshape(S * B, P, d)  # rows (W x_l)ᵀ
+        scores = torch.bmm(q, per_sample.mT)
+        u = torch.bmm(flat, params["V"].mT)  # (S, B·P, m): V x_s
+    else:
+        q = torch.bmm(flat, params["W_Q"].mT).reshape(S * B, P, -1)
+        k = torch.bmm(flat, params["W_K"].mT).reshape(S * B, P, -1)
+        scores = torch.bmm(q, k.mT)
+        u = torch.bmm(torch.bmm(flat, params["W_V"].mT), params["W_O"].mT)
+    attn = torch.softmax(scores, dim=-1)
+    m = u.shape[-1]
+    h = torch.relu(torch.bmm(attn, u.reshape(S * B, P, m))).reshape(S, B, P, m)
+    f = (h * readout.unsqueeze(1)).sum(-1).mean(-1)
+    if with_attention:
+        return f, attn.reshape(S, B, P, P)
+    return f
+
+
 class OneLayerTransformer(nn.Module):
     """Owns the trainable parameters and the fixed readout buffer of one model."""
 

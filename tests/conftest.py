@@ -1,5 +1,6 @@
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("WANDB_MODE", "disabled")
+# Experiments composed in tests cache fine-tuned models in a throwaway directory, never in the checkout.
+os.environ["TA_CACHE_DIR"] = tempfile.mkdtemp(prefix="ta-test-cache-")
 
 from models import ModelConfig, TrainConfig, pretrained_model  # noqa: E402
 from synthetic import TokenConfig, make_tasks, pair_geometry  # noqa: E402

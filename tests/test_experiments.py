@@ -44,6 +44,7 @@ def test_every_experiment_config_composes_and_validates(name):
         ("dtype=float16", r"^dtype='float16' is invalid"),
         ("experiment.seeds=[]", r"^experiment\.seeds=\[\] is invalid"),
         ("experiment.low_rank=40", r"^experiment\.low_rank=40 is invalid: must be <= 32$"),
+        ("batched=maybe", r"^batched='maybe' is invalid"),
     ],
 )
 def test_bad_overrides_fail_in_one_line_before_any_work(override, pattern, tmp_path):
@@ -67,27 +68,49 @@ def test_foundation_run_writes_metrics_and_figures(tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+TIMING = ("wall_seconds", "train_seconds", "seconds_per_trained_model")
+
+
 def _without_timing(obj):
     if isinstance(obj, dict):
-        return {
-            k: _without_timing(v) for k, v in obj.items() if k not in ("seconds", "wall_seconds")
-        }
+        return {k: _without_timing(v) for k, v in obj.items() if k not in TIMING}
     if isinstance(obj, list):
         return [_without_timing(v) for v in obj]
     return obj
 
 
 def test_same_config_same_numbers(tmp_path):
-    """Same config and seed: identical metrics.json on CPU (timings aside)."""
-    cfg = _compose(["experiment.seeds=[3]", "data.n_test=256", "train.n_val=128"])
+    """Same config and seed, no cache: identical metrics.json on CPU (timings aside)."""
+    cfg = _compose(["experiment.seeds=[3]", "data.n_test=256", "train.n_val=128", "cache_dir=null"])
     foundation.run(cfg, tmp_path / "a")
     foundation.run(cfg, tmp_path / "b")
     a, b = (json.loads((tmp_path / x / "metrics.json").read_text()) for x in ("a", "b"))
     assert _without_timing(a) == _without_timing(b)
-    c = _compose(["experiment.seeds=[4]", "data.n_test=256", "train.n_val=128"])
+    c = _compose(["experiment.seeds=[4]", "data.n_test=256", "train.n_val=128", "cache_dir=null"])
     foundation.run(c, tmp_path / "c")
     other = json.loads((tmp_path / "c" / "metrics.json").read_text())
     assert _without_timing(other)["runs"] != _without_timing(a)["runs"]
+
+
+def test_second_run_takes_every_model_from_the_cache(tmp_path):
+    cfg = _compose(
+        [
+            "experiment.seeds=[0,1]",
+            "data.n_test=256",
+            "train.n_val=128",
+            f"cache_dir={tmp_path / 'c'}",
+        ]
+    )
+    first = foundation.run(cfg, tmp_path / "a")
+    second = foundation.run(cfg, tmp_path / "b")
+    assert first["summary"]["models_trained"] == 4 and first["summary"]["models_from_cache"] == 0
+    assert second["summary"]["models_trained"] == 0 and second["summary"]["models_from_cache"] == 4
+    strip = lambda m: _without_timing(
+        {k: v for k, v in m["summary"].items() if not k.startswith("models_")}
+    )  # noqa: E731
+    assert strip(first) == strip(second)
+    on_disk = [json.loads((tmp_path / x / "metrics.json").read_text()) for x in ("a", "b")]
+    assert _without_timing(on_disk[0]["runs"]) == _without_timing(on_disk[1]["runs"])
 
 
 def test_atomic_write_leaves_the_old_file_on_failure(tmp_path):

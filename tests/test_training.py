@@ -57,12 +57,11 @@ def test_same_seed_same_model_different_seed_different_model(psi0, pair_tasks):
 
 def test_one_step_is_plain_sgd(psi0, pair_tasks):
     """After one step: Ψ1 = Ψ0 − η ∇L(batch) exactly (no momentum, no weight decay)."""
-    from models.training import _batches, hinge
-    from synthetic.runtime import derive_seed, generator
+    from models.training import hinge, stream, train_generator
 
     cfg = TrainConfig(n_steps=1, eps=0.0, lr=3.0, seed=7)
     model = finetune(psi0, pair_tasks["T1"], cfg).model
-    batch = next(_batches(pair_tasks["T1"], cfg, generator(derive_seed("train", cfg.seed))))
+    batch = next(stream(pair_tasks["T1"], cfg, train_generator(pair_tasks["T1"], cfg)))
     ref = psi0.clone()
     loss = hinge(batch.y * ref(batch.X)).mean()
     gW, gV = torch.autograd.grad(loss, [ref.W, ref.V])

@@ -1,0 +1,214 @@
+"""Train each distinct fine-tuned model once: a content-addressed cache of fine-tuning results.
+
+The key hashes everything that determines the trained weights:
+
+* Ψ0: its config and the bytes of its weights and readout (so a hand-made Ψ0 is keyed correctly);
+* the task: its pattern, its irrelevant patterns and its token recipe (``Task.fingerprint``; the
+  task's *name* is not part of it, so T1 of an α sweep is one entry whatever α is);
+* the training config (including its seed), the device type and dtype;
+* the code version: a hash of the source files that generate data and train.
+
+An entry is one file ``<root>/<key[:2]>/<key>.pt`` written atomically, holding the model (state
+dict + config JSON), the training history, the key and a SHA-256 of the tensors. It is loaded with
+``weights_only=True``; an entry that does not load, has the wrong schema or key, or fails the
+checksum is reported, retrained and overwritten, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+
+from models.task_vectors import atomic_torch_save
+from models.training import FinetuneResult, History, TrainConfig, finetune, finetune_many
+from models.transformer import ModelConfig, OneLayerTransformer
+from synthetic.tasks import Task
+
+FORMAT_CACHE = "task-arithmetic-theory/finetune-cache/1"
+ROOT = Path(__file__).resolve().parents[1]
+CODE_FILES = (
+    "synthetic/patterns.py",
+    "synthetic/sampler.py",
+    "synthetic/tasks.py",
+    "synthetic/runtime.py",
+    "models/transformer.py",
+    "models/training.py",
+)
+log = logging.getLogger(__name__)
+
+
+def code_version() -> str:
+    """SHA-256 (16 hex) of the source files that determine how data are drawn and models trained."""
+    h = hashlib.sha256()
+    for rel in CODE_FILES:
+        h.update(rel.encode())
+        h.update((ROOT / rel).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        t = tensors[k].detach().to("cpu").contiguous()
+        h.update(k.encode())
+        h.update(str(t.dtype).encode())
+        h.update(repr(tuple(t.shape)).encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+def cache_key(psi0: OneLayerTransformer, task: Task, cfg: TrainConfig) -> str:
+    payload = {
+        "psi0": {
+            "config": json.loads(psi0.cfg.to_json()),
+            "weights": _tensor_digest(psi0.state_dict()),
+        },
+        "task": task.fingerprint(),
+        "train": asdict(cfg),
+        "device": psi0.device.type,
+        "dtype": str(psi0.dtype),
+        "code": code_version(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    trained: int = 0
+    recomputed: int = 0  # corrupted or foreign entries that were retrained
+    requested: int = 0
+
+
+class ModelCache:
+    """Fine-tuning results on disk, keyed by ``cache_key``. ``root=None`` disables storage."""
+
+    def __init__(self, root: str | os.PathLike | None) -> None:
+        self.root = Path(root) if root is not None else None
+        self.stats = CacheStats()
+
+    def path(self, key: str) -> Path:
+        assert self.root is not None
+        return self.root / key[:2] / f"{key}.pt"
+
+    def load(self, key: str, device: torch.device, dtype: torch.dtype) -> FinetuneResult | None:
+        """The stored result, or None when absent; a damaged entry is logged and treated as absent."""
+        if self.root is None:
+            return None
+        path = self.path(key)
+        if not path.exists():
+            return None
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+            if (
+                not isinstance(obj, dict)
+                or obj.get("format") != FORMAT_CACHE
+                or obj.get("key") != key
+            ):
+                raise ValueError("wrong format or key")
+            state = obj["state_dict"]
+            if _tensor_digest(state) != obj["checksum"]:
+                raise ValueError("checksum mismatch")
+            cfg = ModelConfig(**json.loads(obj["config"]))
+            model = OneLayerTransformer(
+                cfg,
+                {k: state[k] for k in cfg.param_names},
+                state["readout"],
+                device=device,
+                dtype=dtype,
+            )
+            history = History(**obj["history"])
+        except Exception as err:
+            log.warning(
+                "cache entry %s is unusable (%s: %s); retraining", path, type(err).__name__, err
+            )
+            self.stats.recomputed += 1
+            return None
+        return FinetuneResult(model=model, history=history)
+
+    def store(self, key: str, result: FinetuneResult) -> None:
+        if self.root is None:
+            return
+        state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
+        atomic_torch_save(
+            {
+                "format": FORMAT_CACHE,
+                "key": key,
+                "config": result.model.cfg.to_json(),
+                "state_dict": state,
+                "checksum": _tensor_digest(state),
+                "history": result.history.as_dict(),
+            },
+            self.path(key),
+        )
+
+    def finetune_many(
+        self,
+        requests: Sequence[tuple[OneLayerTransformer, Task, TrainConfig]],
+        *,
+        batched: bool | str = "auto",
+        progress: bool = False,
+    ) -> list[FinetuneResult]:
+        """Results for every (Ψ0, task, config), training only what is not stored yet.
+
+        Identical requests are trained once. ``batched``: True trains the missing models in batches
+        of compatible runs (same architecture and config up to seed and lr); False one by one;
+        "auto" batches on CUDA and runs one by one on the CPU (where batching is about as fast).
+        """
+        keys = [cache_key(*r) for r in requests]
+        self.stats.requested += len(requests)
+        results: dict[str, FinetuneResult] = {}
+        missing: dict[str, tuple[OneLayerTransformer, Task, TrainConfig]] = {}
+        for key, req in zip(keys, requests, strict=True):
+            if key in results or key in missing:
+                continue
+            hit = self.load(key, req[0].device, req[0].dtype)
+            if hit is not None:
+                self.stats.hits += 1
+                results[key] = hit
+            else:
+                missing[key] = req
+        if batched == "auto":
+            batched = any(r[0].device.type == "cuda" for r in missing.values())
+        for group in _groups(missing) if batched else [[k] for k in missing]:
+            reqs = [missing[k] for k in group]
+            if len(reqs) == 1:
+                trained = [finetune(*reqs[0], progress=progress)]
+            else:
+                psi0s, tasks, cfgs = (list(x) for x in zip(*reqs, strict=True))
+                trained = finetune_many(
+                    psi0s, tasks, cfgs, progress=progress, desc=f"finetune ×{len(reqs)}"
+                )
+            for k, res in zip(group, trained, strict=True):
+                self.store(k, res)
+                results[k] = res
+                self.stats.trained += 1
+        return [results[k] for k in keys]
+
+    def finetune(
+        self, psi0: OneLayerTransformer, task: Task, cfg: TrainConfig, *, progress: bool = False
+    ) -> FinetuneResult:
+        return self.finetune_many([(psi0, task, cfg)], batched=False, progress=progress)[0]
+
+
+def _groups(missing: dict[str, tuple[OneLayerTransformer, Task, TrainConfig]]) -> list[list[str]]:
+    """Keys grouped by what ``finetune_many`` needs to share (architecture, device, dtype, config up to seed/lr)."""
+    groups: dict[tuple, list[str]] = {}
+    for key, (psi0, task, cfg) in missing.items():
+        sig = (
+            replace(psi0.cfg, seed=0),
+            psi0.device.type,
+            str(psi0.dtype),
+            replace(cfg, seed=0, lr=1.0),
+            task.d,
+            task.tokens.n_tokens,
+        )
+        groups.setdefault(sig, []).append(key)
+    return list(groups.values())

@@ -1,0 +1,104 @@
+import pytest
+import torch
+
+from models import ModelConfig, TaskVector, TrainConfig, finetune, pretrained_model
+from models.grid import evaluate_grid, evaluate_grid_naive, grid_1d, grid_2d, grid_flops
+from synthetic import ConfigError, TokenConfig, make_tasks, pair_geometry
+
+
+@pytest.fixture(scope="module")
+def setups():
+    """Ψ0 and two task vectors for each parametrization, plus small test sets."""
+    out = {}
+    tasks = make_tasks(pair_geometry(32, 0.3), TokenConfig())
+    data = {n: t.sample_seeded(300, 50 + i) for i, (n, t) in enumerate(tasks.items())}
+    for param, lr in (("wv", 5.0), ("qkvo", 2.0)):
+        psi0 = pretrained_model(ModelConfig(parametrization=param))
+        tvs = [
+            TaskVector.from_models(psi0, finetune(psi0, t, TrainConfig(lr=lr, seed=i)).model)
+            for i, t in enumerate(tasks.values())
+        ]
+        out[param] = (psi0, tvs, data)
+    return out
+
+
+def _assert_same(fast, naive, rtol=1e-5):
+    for name in naive.margins:
+        a, b = fast.margins[name], naive.margins[name]
+        scale = b.abs().max().clamp_min(1e-12)
+        assert ((a - b).abs() <= rtol * scale).all(), (
+            name,
+            (a - b).abs().max().item(),
+            scale.item(),
+        )
+        assert torch.allclose(
+            fast.hinge[name], naive.hinge[name], rtol=rtol, atol=rtol * scale.item()
+        )
+        assert torch.equal(fast.accuracy[name], naive.accuracy[name])
+
+
+@pytest.mark.parametrize(
+    ("param", "method"), [("wv", "affine"), ("wv", "direct"), ("qkvo", "direct")]
+)
+def test_2d_grid_equals_the_naive_loop(setups, param, method):
+    psi0, tvs, data = setups[param]
+    coef = grid_2d(torch.linspace(-2, 3, 6), torch.linspace(-2, 3, 5))
+    fast = evaluate_grid(psi0, tvs, coef, data, method=method, margins=True)
+    naive = evaluate_grid_naive(psi0, tvs, coef, data, margins=True)
+    _assert_same(fast, naive)
+    assert fast.reshaped(6, 5)["T1"]["accuracy"].shape == (6, 5)
+
+
+@pytest.mark.parametrize("param", ["wv", "qkvo"])
+def test_1d_grid_equals_the_naive_loop(setups, param):
+    psi0, tvs, data = setups[param]
+    coef = grid_1d(torch.linspace(-1, 1.6, 14), fixed=[1.0])
+    assert coef.shape == (14, 2) and (coef[:, 0] == 1).all()
+    _assert_same(
+        evaluate_grid(psi0, tvs, coef, data, margins=True),
+        evaluate_grid_naive(psi0, tvs, coef, data, margins=True),
+    )
+
+
+@pytest.mark.parametrize("param", ["wv", "qkvo"])
+def test_low_rank_and_pruned_vectors(setups, param):
+    psi0, tvs, data = setups[param]
+    vectors = [tvs[0].low_rank(1), tvs[1].prune_rows(0.5), tvs[1].prune_magnitude(0.2), tvs[0]]
+    coef = torch.tensor([[1.0, 0.5, 0.0, 0.0], [0.0, 0.0, 1.0, -1.0], [0.7, -0.3, 0.2, 0.1]])
+    _assert_same(
+        evaluate_grid(psi0, vectors, coef, data, margins=True),
+        evaluate_grid_naive(psi0, vectors, coef, data, margins=True),
+    )
+
+
+def test_tiny_memory_budget_gives_many_chunks_and_the_same_numbers(setups):
+    psi0, tvs, data = setups["wv"]
+    coef = grid_2d(torch.linspace(-1, 2, 4), torch.linspace(-1, 2, 4))
+    big = evaluate_grid(psi0, tvs, coef, data, margins=True)
+    tiny = evaluate_grid(psi0, tvs, coef, data, memory_mb=0.05, margins=True)
+    assert tiny.chunks > 20 * big.chunks
+    for name in data:
+        assert torch.allclose(tiny.margins[name], big.margins[name], rtol=1e-6, atol=1e-7)
+        assert torch.equal(tiny.accuracy[name], big.accuracy[name])
+
+
+def test_identity_point_reproduces_the_finetuned_model(setups):
+    """Row (1, 0) of the grid is Ψ*_T1 itself: near-perfect on T1."""
+    psi0, tvs, data = setups["wv"]
+    res = evaluate_grid(psi0, tvs, torch.tensor([[1.0, 0.0], [0.0, 0.0]]), data)
+    assert res.accuracy["T1"][0] >= 0.99 and res.accuracy["T1"][1] < 0.7
+
+
+def test_bad_arguments(setups):
+    psi0, tvs, data = setups["qkvo"]
+    with pytest.raises(ConfigError, match=r"grid\.method='affine'"):
+        evaluate_grid(psi0, tvs, [[1.0, 0.0]], data, method="affine")
+    with pytest.raises(ConfigError, match=r"grid\.memory_mb=0"):
+        evaluate_grid(psi0, tvs, [[1.0, 0.0]], data, memory_mb=0)
+    with pytest.raises(ValueError, match=r"shape \(G, 2\)"):
+        evaluate_grid(psi0, tvs, [[1.0, 0.0, 2.0]], data)
+
+
+def test_affine_needs_fewer_flops_than_naive_at_default_sizes():
+    f = grid_flops(4096, 16, 32, 64, 2, 676)
+    assert f["affine"] < f["naive"]
