@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 RESULTS := results
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast lint format reproduce report clean
+.PHONY: help venv test test-fast lint format bench reproduce report clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ test: $(STAMP) ## Lint, then every test (unit and slow end-to-end); what CI runs
 
 test-fast: $(STAMP) ## Unit tests only (skips tests marked slow)
 	WANDB_MODE=disabled $(BIN)/python -m pytest -m "not slow"
+
+bench: $(STAMP) ## Benchmark training and grid evaluation; writes results/bench.json
+	$(BIN)/python -m experiments.bench --out $(RESULTS)/bench.json
 
 reproduce: $(STAMP) ## Rerun every experiment into results/ and rebuild results/REPORT.md
 	rm -rf $(RESULTS)/foundation

@@ -67,8 +67,8 @@ class TrainConfig:
     n_steps: int = 1000  # T, the step budget (online mode)
     loss: str = "hinge"  # "hinge" (the theory's) or "logistic"
     eps: float = 0.02  # stop when the validation hinge loss is <= eps (0 disables)
-    eval_every: int = 5  # steps between validation checks / history records
-    n_val: int = 1024  # validation samples (a fixed set, separate seed)
+    eval_every: int = 10  # steps between validation checks / history records
+    n_val: int = 512  # validation samples (a fixed set, separate seed)
     mode: str = "online"  # "online" (fresh batches) or "epochs" (fixed training set)
     n_train: int = 4096  # training-set size ("epochs" mode)
     n_epochs: int = 10  # epochs ("epochs" mode)
@@ -99,9 +99,10 @@ class History:
     """Curves recorded every ``eval_every`` steps (and at step 0 and the last step)."""
 
     step: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(
-        default_factory=list
-    )  # mean training loss since the last record
+    # mean training loss since the previous record (NaN at step 0)
+    train_loss: list[float] = field(default_factory=list)
+    # training-batch loss of every step 1..steps_run
+    step_loss: list[float] = field(default_factory=list)
     val_hinge: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     attention_on_discriminative: list[float] = field(default_factory=list)
@@ -257,8 +258,10 @@ def finetune_many(
                     f"train.lr={cfgs[s].lr} (model {s} of {S}, train.seed={cfgs[s].seed}); lower the learning rate"
                 )
             train_loss = losses.mean(0).tolist()
+            per_step = losses.T.tolist()
         else:
             train_loss = [float("nan")] * S
+            per_step = [[] for _ in range(S)]
         vh, va, vm = (
             t.tolist() for t in _evaluate_stacked(params, readout, val_X, val_y, val_disc)
         )
@@ -268,6 +271,7 @@ def finetune_many(
             h = hists[s]
             h.step.append(step)
             h.train_loss.append(train_loss[s])
+            h.step_loss.extend(per_step[s])
             h.val_hinge.append(vh[s])
             h.val_accuracy.append(va[s])
             h.attention_on_discriminative.append(vm[s])

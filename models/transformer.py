@@ -154,8 +154,10 @@ def forward_stacked(
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """f for S models at once: params (S, ...), readout (S, P, m), X (S, B, P, d) -> (S, B).
 
-    Model s sees only X[s]. The token-wise products run as S batched matmuls over all B·P tokens
-    (``torch.bmm`` on (S, B·P, d)); only the P×P attention products are per sample. With
+    Model s sees only X[s]. The value side is evaluated as (A X) Vᵀ rather than A (X Vᵀ): the same
+    number of FLOPs in forward and backward together at d < m, but the dominant product becomes one
+    large (B·P × d)·(d × m) GEMM per model instead of B small (P × P)·(P × m) ones, which runs much
+    closer to the machine's matmul rate. The readout is applied as a matrix-vector product. With
     ``with_attention`` the attention weights (S, B, P, P) are returned too.
     """
     S, B, P, d = X.shape
@@ -164,16 +166,19 @@ def forward_stacked(
     if "W" in params:
         q = torch.bmm(flat, params["W"].mT).reshape(S * B, P, d)  # rows (W x_l)ᵀ
         scores = torch.bmm(q, per_sample.mT)
-        u = torch.bmm(flat, params["V"].mT)  # (S, B·P, m): V x_s
     else:
         q = torch.bmm(flat, params["W_Q"].mT).reshape(S * B, P, -1)
         k = torch.bmm(flat, params["W_K"].mT).reshape(S * B, P, -1)
         scores = torch.bmm(q, k.mT)
-        u = torch.bmm(torch.bmm(flat, params["W_V"].mT), params["W_O"].mT)
     attn = torch.softmax(scores, dim=-1)
-    m = u.shape[-1]
-    h = torch.relu(torch.bmm(attn, u.reshape(S * B, P, m))).reshape(S, B, P, m)
-    f = (h * readout.unsqueeze(1)).sum(-1).mean(-1)
+    ax = torch.bmm(attn, per_sample).reshape(S, B * P, d)  # Σ_s A[l, s] x_s
+    if "V" in params:
+        pre = torch.bmm(ax, params["V"].mT)  # (S, B·P, m)
+    else:
+        pre = torch.bmm(torch.bmm(ax, params["W_V"].mT), params["W_O"].mT)
+    m = pre.shape[-1]
+    h = torch.relu(pre).reshape(S, B, P * m)
+    f = torch.bmm(h, readout.reshape(S, P * m, 1)).squeeze(-1) / P
     if with_attention:
         return f, attn.reshape(S, B, P, P)
     return f

@@ -23,7 +23,17 @@ def foundation_figure(metrics: dict):
         label = name if name not in seen else None
         seen.add(name)
         c = task_color(name)
-        ax_h.plot(hist["step"], hist["val_hinge"], color=c, lw=0.9, alpha=0.7, label=label)
+        steps = np.arange(1, len(hist["step_loss"]) + 1)
+        ax_h.plot(steps, hist["step_loss"], color=c, lw=0.6, alpha=0.45)
+        ax_h.plot(
+            hist["step"],
+            hist["val_hinge"],
+            "o",
+            color=c,
+            ms=3,
+            alpha=0.8,
+            label=f"{name} validation" if label else None,
+        )
         ax_a.plot(
             hist["step"],
             hist["attention_on_discriminative"],
@@ -36,7 +46,10 @@ def foundation_figure(metrics: dict):
         metrics["config"]["train"]["eps"], color="grey", ls="--", lw=0.8, label="stop at ε"
     )
     ax_h.set_yscale("symlog", linthresh=1e-2)
-    ax_h.set(xlabel="SGD step", ylabel="validation hinge loss (symlog)", title="(a) fine-tuning")
+    ax_h.plot([], [], color="grey", lw=0.6, label="training batch (each step)")
+    ax_h.set(
+        xlabel="SGD step", ylabel="hinge loss (symlog)", title="(a) fine-tuning, one line per seed"
+    )
     ax_h.set_ylim(bottom=0.0)
     ax_a.axhline(
         metrics["summary"]["uniform_attention_mass"],

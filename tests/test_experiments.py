@@ -10,6 +10,7 @@ from hydra.core.global_hydra import GlobalHydra
 from experiments import foundation
 from experiments.config import build_setup
 from experiments.io import atomic_write_json, atomic_write_text
+from experiments.report import main as report_main
 from synthetic import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +69,16 @@ def test_foundation_run_writes_metrics_and_figures(tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+def test_report_is_built_from_metrics(tmp_path):
+    cfg = _compose(["experiment.seeds=[0,1]", "data.n_test=256", "train.n_val=128"])
+    foundation.run(cfg, tmp_path / "results" / "foundation")
+    report_main(["--results", str(tmp_path / "results")])
+    text = (tmp_path / "results" / "REPORT.md").read_text()
+    assert "## Claims" in text and "## Foundation" in text
+    assert text.count("| foundation |") == 5  # one row per claim
+    assert "foundation/foundation.png" in text
+
+
 TIMING = ("wall_seconds", "train_seconds", "seconds_per_trained_model")
 
 
@@ -105,9 +116,12 @@ def test_second_run_takes_every_model_from_the_cache(tmp_path):
     second = foundation.run(cfg, tmp_path / "b")
     assert first["summary"]["models_trained"] == 4 and first["summary"]["models_from_cache"] == 0
     assert second["summary"]["models_trained"] == 0 and second["summary"]["models_from_cache"] == 4
-    strip = lambda m: _without_timing(
-        {k: v for k, v in m["summary"].items() if not k.startswith("models_")}
-    )  # noqa: E731
+
+    def strip(m):
+        return _without_timing(
+            {k: v for k, v in m["summary"].items() if not k.startswith("models_")}
+        )
+
     assert strip(first) == strip(second)
     on_disk = [json.loads((tmp_path / x / "metrics.json").read_text()) for x in ("a", "b")]
     assert _without_timing(on_disk[0]["runs"]) == _without_timing(on_disk[1]["runs"])

@@ -31,6 +31,7 @@ def test_history_is_recorded(finetuned):
         len(h.step) == len(h.val_hinge) == len(h.val_accuracy) == len(h.attention_on_discriminative)
     )
     assert h.val_hinge[0] > 0.9 and h.val_hinge[-1] <= 0.02
+    assert len(h.step_loss) == h.steps_run
     assert h.stopped_early
 
 

@@ -1,0 +1,265 @@
+"""``make bench``: how fast training and grid evaluation run, against this machine's own matmul rate.
+
+    python -m experiments.bench [--out results/bench.json] [--repeats 3]
+
+(a) a 26×26 (λ1, λ2) grid on 4096 test samples: the naive loop versus ``evaluate_grid``;
+(b) 8 seeds: a loop of single runs versus one batched run (default config, and a fixed 200 steps);
+(c) achieved FLOP/s of the training step and of grid evaluation as a fraction of ``torch.matmul`` on
+    2048×2048 float32 (FLOPs counted analytically: 2 per multiply-add of every matrix product, see
+    ``train_step_flops`` and ``models.grid.grid_flops``; softmax and elementwise work not counted);
+(d) the time of one fine-tuned model at the default configuration, and how many models each
+    ``make reproduce`` experiment trains with and without the cache.
+
+Every timing is the median of ``--repeats`` runs after a warm-up. Profiles of one training step and
+one grid chunk list where the time goes. Results go to ``results/bench.json`` (atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+
+from experiments import foundation
+from experiments.io import atomic_write_json
+from models import ModelConfig, TaskVector, TrainConfig, pretrained_model
+from models.grid import evaluate_grid, evaluate_grid_naive, grid_2d, grid_flops
+from models.training import finetune, finetune_many, hinge
+from models.transformer import forward_stacked
+from synthetic import TokenConfig, make_tasks, pair_geometry
+from synthetic.runtime import tune_cpu_allocator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def matmul_flops_per_s(repeats: int) -> float:
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    t = median_time(lambda: a @ b, max(repeats, 10), warmup=3)
+    return 2 * 2048**3 / t
+
+
+def train_step_flops(S: int, B: int, P: int, d: int, m: int) -> int:
+    """Matmul FLOPs of one SGD step of S "wv" models: forward + the backward products autograd runs.
+
+    forward (``forward_stacked``): X Wᵀ (BPd²), logits (BP²d), A X (BP²d), (A X) Vᵀ (BPdm), readout (BPm);
+    backward: ∂V = ∂Hᵀ(A X) and ∂(A X) = ∂H V (2·BPdm), ∂A = ∂(A X) Xᵀ (BP²d), ∂q = ∂S X (BP²d),
+    ∂W (BPd²). No gradient flows to X.
+    """
+    fwd = B * P * (d * d + 2 * P * d + d * m + m)
+    bwd = B * P * (2 * d * m + 2 * P * d + d * d)
+    return 2 * S * (fwd + bwd)
+
+
+def _profile(fn: Callable[[], object], rows: int = 6) -> list[dict]:
+    from torch.profiler import ProfilerActivity, profile
+
+    fn()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(5):
+            fn()
+    events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in events) or 1.0
+    return [
+        {"op": e.key, "share": e.self_cpu_time_total / total, "calls_per_run": e.count // 5}
+        for e in events[:rows]
+    ]
+
+
+def bench_training_step(S: int, repeats: int) -> dict:
+    cfg = ModelConfig()
+    P, d, m, B = cfg.n_tokens, cfg.d, cfg.width, TrainConfig().batch_size
+    task = make_tasks(pair_geometry(d, 0.0), TokenConfig())["T1"]
+    psi0 = pretrained_model(cfg)
+    params = {
+        n: torch.stack([psi0.params[n].detach()] * S).clone().requires_grad_(True)
+        for n in ("W", "V")
+    }
+    readout = torch.stack([psi0.readout] * S)
+    batch = task.sample_seeded(S * B, 0)
+    X, y = batch.X.view(S, B, P, d), batch.y.view(S, B)
+
+    def step() -> None:
+        loss = hinge(y * forward_stacked(params, readout, X)).mean(1).sum()
+        grads = torch.autograd.grad(loss, list(params.values()))
+        with torch.no_grad():
+            for p, g in zip(params.values(), grads, strict=True):
+                p.sub_(1e-3 * g)
+
+    t = median_time(step, repeats * 20, warmup=10)
+    flops = train_step_flops(S, B, P, d, m)
+    return {
+        "S": S,
+        "seconds": t,
+        "flops": flops,
+        "flops_per_s": flops / t,
+        "profile": _profile(step),
+    }
+
+
+def bench_grid(repeats: int) -> dict:
+    tasks = make_tasks(pair_geometry(32, 0.0), TokenConfig())
+    psi0 = pretrained_model(ModelConfig())
+    tvs = [
+        TaskVector.from_models(psi0, finetune(psi0, t, TrainConfig(seed=i)).model)
+        for i, t in enumerate(tasks.values())
+    ]
+    data = {"T1": tasks["T1"].sample_seeded(4096, 7)}
+    lam = torch.linspace(-2, 3, 26)
+    coef = grid_2d(lam, lam)
+    t_naive = median_time(lambda: evaluate_grid_naive(psi0, tvs, coef, data), repeats)
+    t_grid = median_time(lambda: evaluate_grid(psi0, tvs, coef, data), repeats)
+    fl = grid_flops(4096, 16, 32, 64, 2, len(coef))
+    chunk = coef[:4]
+    return {
+        "points": len(coef),
+        "samples": 4096,
+        "naive_seconds": t_naive,
+        "grid_seconds": t_grid,
+        "speedup": t_naive / t_grid,
+        "naive_flops": fl["naive"],
+        "grid_flops": fl["affine"],
+        "naive_flops_per_s": fl["naive"] / t_naive,
+        "grid_flops_per_s": fl["affine"] / t_grid,
+        "profile_grid_chunk": _profile(lambda: evaluate_grid(psi0, tvs, chunk, data)),
+    }
+
+
+def bench_seeds(repeats: int, n_seeds: int = 8) -> dict:
+    task = make_tasks(pair_geometry(32, 0.0), TokenConfig())["T1"]
+    psi0 = pretrained_model(ModelConfig())
+    out = {}
+    for label, kw in (("default", {}), ("fixed_200_steps", {"eps": 0.0, "n_steps": 200})):
+        cfgs = [TrainConfig(seed=s, **kw) for s in range(n_seeds)]
+        t_loop = median_time(lambda cfgs=cfgs: [finetune(psi0, task, c) for c in cfgs], repeats)
+        t_batch = median_time(
+            lambda cfgs=cfgs: finetune_many([psi0] * n_seeds, [task] * n_seeds, cfgs), repeats
+        )
+        steps = [finetune(psi0, task, c).history.steps_run for c in cfgs]
+        out[label] = {
+            "loop_seconds": t_loop,
+            "batched_seconds": t_batch,
+            "speedup": t_loop / t_batch,
+            "steps_per_seed": steps,
+        }
+    one = [TrainConfig(seed=s) for s in range(5)]
+    out["one_model_seconds"] = median_time(lambda: finetune(psi0, task, one[0]), repeats * 3)
+    return out
+
+
+def bench_cache() -> dict:
+    """Models trained by each make-reproduce experiment on a cold and on a warm cache."""
+    out = {}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")),
+    ):
+        for name, module in (("foundation", foundation),):
+            cfg = compose(
+                "config",
+                overrides=[f"experiment={name}", f"cache_dir={tmp}/cache", "progress=false"],
+            )
+            cold = module.run(cfg, Path(tmp) / f"{name}-1")["summary"]
+            warm = module.run(cfg, Path(tmp) / f"{name}-2")["summary"]
+            out[name] = {
+                "requested": cold["models_requested"],
+                "trained_cold_cache": cold["models_trained"],
+                "trained_warm_cache": warm["models_trained"],
+            }
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("results/bench.json"))
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    tuned = tune_cpu_allocator()
+    mm = matmul_flops_per_s(args.repeats)
+    step1 = bench_training_step(1, args.repeats)
+    step8 = bench_training_step(8, args.repeats)
+    step16 = bench_training_step(16, args.repeats)
+    grid = bench_grid(args.repeats)
+    seeds = bench_seeds(args.repeats)
+    cache = bench_cache()
+    result = {
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "cuda": torch.cuda.is_available(),
+            "allocator_tuned": tuned,
+        },
+        "matmul_2048_flops_per_s": mm,
+        "train_step": {"single": step1, "batched_8": step8, "batched_16": step16},
+        "grid_26x26_4096": grid,
+        "seeds_8": seeds,
+        "cache": cache,
+    }
+    atomic_write_json(args.out, result)
+
+    g = 1e9
+    print(f"machine: {result['machine']}")
+    print(f"torch.matmul 2048x2048 float32: {mm / g:.1f} GFLOP/s")
+    print("(a) 26x26 grid on 4096 samples")
+    print(
+        f"    naive loop     {grid['naive_seconds']:7.2f} s   {grid['naive_flops'] / g:6.0f} GFLOP  {grid['naive_flops_per_s'] / g:5.1f} GFLOP/s"
+    )
+    print(
+        f"    grid eval      {grid['grid_seconds']:7.2f} s   {grid['grid_flops'] / g:6.0f} GFLOP  {grid['grid_flops_per_s'] / g:5.1f} GFLOP/s"
+    )
+    print(
+        f"    speed-up       {grid['speedup']:7.2f} x   (FLOP ratio {grid['naive_flops'] / grid['grid_flops']:.2f})"
+    )
+    for label in ("default", "fixed_200_steps"):
+        s = seeds[label]
+        print(
+            f"(b) 8 seeds, {label:16s} loop {s['loop_seconds']:6.2f} s   batched {s['batched_seconds']:6.2f} s   speed-up {s['speedup']:.2f} x"
+        )
+    print("(c) achieved FLOP/s, fraction of matmul")
+    for label, st in (
+        ("train step,  1 model ", step1),
+        ("train step,  8 models", step8),
+        ("train step, 16 models", step16),
+    ):
+        print(
+            f"    {label} {st['seconds'] * 1e3:6.3f} ms  {st['flops'] / 1e6:6.1f} MFLOP  {st['flops_per_s'] / g:5.1f} GFLOP/s  {st['flops_per_s'] / mm:6.1%}"
+        )
+    print(
+        f"    grid evaluation                        {grid['grid_flops_per_s'] / g:5.1f} GFLOP/s  {grid['grid_flops_per_s'] / mm:6.1%}"
+    )
+    print(f"(d) one fine-tuned model (default config): {seeds['one_model_seconds']:.3f} s")
+    for name, c in cache.items():
+        print(
+            f"    {name}: {c['requested']} models requested; trained {c['trained_cold_cache']} (cold cache), {c['trained_warm_cache']} (warm cache)"
+        )
+    print(
+        "profile, training step (1 model):",
+        ", ".join(f"{p['op']} {p['share']:.0%}" for p in step1["profile"]),
+    )
+    print(
+        "profile, grid chunk (4 points):  ",
+        ", ".join(f"{p['op']} {p['share']:.0%}" for p in grid["profile_grid_chunk"]),
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
