@@ -1,6 +1,8 @@
 """The one-layer Transformer, its fine-tuning and the task-vector algebra."""
 
+from models.cache import ModelCache
 from models.correlation import exact_alpha, output_alpha, task_vector_cosine
+from models.grid import evaluate_grid, evaluate_grid_naive, grid_1d, grid_2d
 from models.task_vectors import (
     TaskVector,
     apply,
@@ -11,21 +13,27 @@ from models.task_vectors import (
     prune_rows,
     save_model,
 )
-from models.training import FinetuneResult, History, TrainConfig, evaluate, finetune
+from models.training import FinetuneResult, History, TrainConfig, evaluate, finetune, finetune_many
 from models.transformer import ModelConfig, OneLayerTransformer, forward, pretrained_model
 
 __all__ = [
     "FinetuneResult",
     "History",
+    "ModelCache",
     "ModelConfig",
     "OneLayerTransformer",
     "TaskVector",
     "TrainConfig",
     "apply",
     "evaluate",
+    "evaluate_grid",
+    "evaluate_grid_naive",
     "exact_alpha",
     "finetune",
+    "finetune_many",
     "forward",
+    "grid_1d",
+    "grid_2d",
     "load_model",
     "low_rank",
     "low_rank_residual",

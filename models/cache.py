@@ -21,13 +21,20 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
 from models.task_vectors import atomic_torch_save
-from models.training import FinetuneResult, History, TrainConfig, finetune, finetune_many
+from models.training import (
+    FinetuneResult,
+    History,
+    TrainConfig,
+    batch_signature,
+    finetune,
+    finetune_many,
+)
 from models.transformer import ModelConfig, OneLayerTransformer
 from synthetic.tasks import Task
 
@@ -200,16 +207,8 @@ class ModelCache:
 
 
 def _groups(missing: dict[str, tuple[OneLayerTransformer, Task, TrainConfig]]) -> list[list[str]]:
-    """Keys grouped by what ``finetune_many`` needs to share (architecture, device, dtype, config up to seed/lr)."""
+    """Keys grouped into runs that ``finetune_many`` can train together."""
     groups: dict[tuple, list[str]] = {}
-    for key, (psi0, task, cfg) in missing.items():
-        sig = (
-            replace(psi0.cfg, seed=0),
-            psi0.device.type,
-            str(psi0.dtype),
-            replace(cfg, seed=0, lr=1.0),
-            task.d,
-            task.tokens.n_tokens,
-        )
-        groups.setdefault(sig, []).append(key)
+    for key, (psi0, _task, cfg) in missing.items():
+        groups.setdefault(batch_signature(psi0, cfg), []).append(key)
     return list(groups.values())

@@ -171,6 +171,12 @@ def train_generator(task: Task, cfg: TrainConfig) -> torch.Generator:
     return generator(derive_seed("train", cfg.seed), task.mu.device)
 
 
+def batch_signature(psi0: OneLayerTransformer, cfg: TrainConfig) -> tuple:
+    """What runs trained together by ``finetune_many`` must share: the architecture (up to the seed),
+    device and dtype of Ψ0, and the training config up to seed and learning rate."""
+    return (replace(psi0.cfg, seed=0), psi0.device.type, psi0.dtype, replace(cfg, seed=0, lr=1.0))
+
+
 def _check_compatible(
     psi0s: Sequence[OneLayerTransformer], tasks: Sequence[Task], cfgs: Sequence[TrainConfig]
 ) -> None:
@@ -178,7 +184,7 @@ def _check_compatible(
         raise ValueError(
             f"finetune_many needs as many models, tasks and configs (got {len(psi0s)}, {len(tasks)}, {len(cfgs)})"
         )
-    ref_model, ref_cfg = replace(psi0s[0].cfg, seed=0), replace(cfgs[0], seed=0, lr=1.0)
+    ref = batch_signature(psi0s[0], cfgs[0])
     for psi0, task, cfg in zip(psi0s, tasks, cfgs, strict=True):
         if task.d != psi0.cfg.d:
             raise ValueError(
@@ -189,14 +195,12 @@ def _check_compatible(
                 f"task {task.name} has data.n_tokens={task.tokens.n_tokens} but the model has "
                 f"model.n_tokens={psi0.cfg.n_tokens}"
             )
-        if replace(psi0.cfg, seed=0) != ref_model or (psi0.device, psi0.dtype) != (
-            psi0s[0].device,
-            psi0s[0].dtype,
-        ):
+        sig = batch_signature(psi0, cfg)
+        if sig[:3] != ref[:3]:
             raise ValueError(
                 "finetune_many: all models must share one architecture, device and dtype (seeds may differ)"
             )
-        if replace(cfg, seed=0, lr=1.0) != ref_cfg:
+        if sig[3] != ref[3]:
             raise ValueError("finetune_many: training configs may differ only in seed and lr")
 
 

@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -12,6 +14,7 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("WANDB_MODE", "disabled")
 # Experiments composed in tests cache fine-tuned models in a throwaway directory, never in the checkout.
 os.environ["TA_CACHE_DIR"] = tempfile.mkdtemp(prefix="ta-test-cache-")
+atexit.register(shutil.rmtree, os.environ["TA_CACHE_DIR"], ignore_errors=True)
 
 from models import ModelConfig, TrainConfig, pretrained_model  # noqa: E402
 from synthetic import TokenConfig, make_tasks, pair_geometry  # noqa: E402
