@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 RESULTS := results
+PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory \
+           task_pair_irrelevant_noisy task_pair_aligned_noisy task_pair_contradictory_noisy phase_diagram
+RECOMPUTE ?= false
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test test-fast lint format bench reproduce report clean
@@ -37,9 +40,10 @@ test-fast: $(STAMP) ## Unit tests only (skips tests marked slow)
 bench: $(STAMP) ## Benchmark training and grid evaluation; writes results/bench.json
 	$(BIN)/python -m experiments.bench --out $(RESULTS)/bench.json
 
-reproduce: $(STAMP) ## Rerun every experiment into results/ and rebuild results/REPORT.md
-	rm -rf $(RESULTS)/foundation
-	$(BIN)/python -m experiments.run experiment=foundation hydra.run.dir=$(RESULTS)/foundation
+reproduce: $(STAMP) ## Run every experiment preset into results/ and build results/REPORT.md (RECOMPUTE=true reruns finished jobs)
+	@for p in $(PRESETS); do \
+	  $(BIN)/python -m experiments.run experiment=$$p hydra.run.dir=$(RESULTS)/$$p recompute=$(RECOMPUTE) || exit 1; \
+	done
 	$(BIN)/python -m experiments.report --results $(RESULTS)
 
 report: $(STAMP) ## Rebuild results/REPORT.md from the existing metrics.json files

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -110,4 +111,53 @@ def build_setup(cfg: Any) -> Setup:
         dtype=c.get("dtype", "float32"),
     )
     setup.geometry()  # validates d against the patterns requested
+    if "eval" in c:
+        check_eval(c["eval"])
     return setup
+
+
+def seeds_of(exp: dict) -> list[int]:
+    """experiment.n_seeds seeds starting at experiment.first_seed."""
+    n = check_int("experiment.n_seeds", exp.get("n_seeds"), minimum=1)
+    first = check_int("experiment.first_seed", exp.get("first_seed", 0), minimum=0)
+    return list(range(first, first + n))
+
+
+EVAL_KEYS = {
+    "lam_min",
+    "lam_max",
+    "lam_step",
+    "eps",
+    "forget_hinge",
+    "retain_fraction",
+    "memory_mb",
+}
+
+
+def check_eval(ev: dict) -> dict:
+    unknown = sorted(set(ev) - EVAL_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"eval.{unknown[0]} is not a valid key: valid keys are {sorted(EVAL_KEYS)}"
+        )
+    lo = check_float("eval.lam_min", ev["lam_min"])
+    hi = check_float("eval.lam_max", ev["lam_max"])
+    if lo >= hi:
+        raise ConfigError(f"eval.lam_min={ev['lam_min']!r} is invalid: must be < eval.lam_max={ev['lam_max']!r}")
+    step = check_float("eval.lam_step", ev["lam_step"], low=0.0, low_open=True)
+    if (hi - lo) / step > 100_000:
+        raise ConfigError(
+            f"eval.lam_step={step!r} is invalid: the grid would have more than 100000 points"
+        )
+    check_float("eval.eps", ev["eps"], low=0.0, low_open=True)
+    check_float("eval.forget_hinge", ev["forget_hinge"], low=0.0, low_open=True)
+    check_float("eval.retain_fraction", ev["retain_fraction"], low=0.0, high=1.0)
+    check_float("eval.memory_mb", ev["memory_mb"], low=0.0, low_open=True)
+    return ev
+
+
+def lambda_grid(ev: dict) -> list[float]:
+    """lam_min, lam_min + step, ..., up to lam_max (inclusive within 1e-9), rounded to 10 digits."""
+    lo, hi, step = float(ev["lam_min"]), float(ev["lam_max"]), float(ev["lam_step"])
+    n = math.floor((hi - lo) / step + 1e-9) + 1
+    return [round(lo + i * step, 10) for i in range(n)]

@@ -11,7 +11,6 @@ own-task and cross-task test hinge loss and accuracy, SGD steps and wall time, a
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,42 +18,32 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from experiments.config import Setup, build_setup, to_container
+from experiments.common import (
+    HISTORY_COLUMNS,
+    history_rows,
+    mean_std,
+    psi0_for_seed,
+    test_set,
+    train_all,
+)
+from experiments.config import Setup, build_setup, seeds_of, to_container
 from experiments.io import atomic_write_json, save_figure
 from models.cache import ModelCache
 from models.correlation import exact_alpha, output_alpha, task_vector_cosine
 from models.task_vectors import TaskVector, low_rank_residual, save_model
 from models.training import evaluate
-from models.transformer import effective_wv, pretrained_model
-from synthetic.checks import ConfigError, check_choice, check_int
-from synthetic.runtime import derive_seed
+from models.transformer import effective_wv
+from synthetic.checks import check_choice, check_int
 from synthetic.tasks import make_tasks
 
 
 def check_experiment(exp: dict, setup: Setup) -> None:
-    seeds = exp.get("seeds")
-    if not isinstance(seeds, list) or not seeds:
-        raise ConfigError(
-            f"experiment.seeds={seeds!r} is invalid: must be a non-empty list of integers >= 0"
-        )
-    for s in seeds:
-        check_int("experiment.seeds[]", s, minimum=0)
-    if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"experiment.seeds={seeds!r} is invalid: seeds must be distinct")
+    seeds_of(exp)
     check_choice("experiment.estimator_output", exp.get("estimator_output"), ["batch", "hidden"])
     shapes = setup.model.shapes.values()
     check_int(
         "experiment.low_rank", exp.get("low_rank"), minimum=1, maximum=min(min(s) for s in shapes)
     )
-
-
-def _mean_std(values: list[float]) -> dict[str, float]:
-    a = np.asarray(values, dtype=float)
-    return {
-        "mean": float(a.mean()),
-        "std": float(a.std(ddof=1)) if a.size > 1 else 0.0,
-        "n": int(a.size),
-    }
 
 
 def _stats_of_run(psi0, model, task, test_sets, rank: int) -> dict[str, Any]:
@@ -166,12 +155,18 @@ def claims(runs: list[dict], summary: dict, setup: Setup) -> list[dict[str, Any]
 
 
 def run(
-    cfg: Any, out_dir: str | Path, *, progress: bool = False, cache: ModelCache | None = None
+    cfg: Any,
+    out_dir: str | Path,
+    *,
+    progress: bool = False,
+    cache: ModelCache | None = None,
+    job_key: str | None = None,
 ) -> dict[str, Any]:
     """Run the experiment; write metrics.json, the figure and the checkpoints into ``out_dir``."""
     setup = validate(cfg)
     c = to_container(cfg)
     exp = c["experiment"]
+    seeds = seeds_of(exp)
     out_dir = Path(out_dir)
 
     geo = setup.geometry()
@@ -179,38 +174,18 @@ def run(
     names = list(tasks)
     runs, per_seed = [], []
     t_start = time.perf_counter()
-    psi0s = {
-        seed: pretrained_model(
-            replace(setup.model, seed=setup.model.seed + seed),
-            device=setup.device,
-            dtype=setup.dtype,
-        )
-        for seed in exp["seeds"]
+    psi0s = {seed: psi0_for_seed(setup, seed) for seed in seeds}
+    jobs = {
+        (seed, name): (psi0s[seed], tasks[name], name, seed) for seed in seeds for name in names
     }
-    jobs = [(seed, name) for seed in exp["seeds"] for name in names]
-    requests = [
-        (psi0s[seed], tasks[name], replace(setup.train, seed=derive_seed("finetune", name, seed)))
-        for seed, name in jobs
-    ]
     cache = cache if cache is not None else ModelCache(c.get("cache_dir"))
-    before = replace(cache.stats)
-    t0 = time.perf_counter()
-    results = dict(
-        zip(
-            jobs,
-            cache.finetune_many(requests, batched=c.get("batched", "auto"), progress=progress),
-            strict=True,
-        )
-    )
-    train_seconds = time.perf_counter() - t0
-    trained = cache.stats.trained - before.trained
+    trained = train_all(jobs, setup, cache, batched=c.get("batched", "auto"), progress=progress)
+    results = trained.results
 
-    for seed in tqdm(exp["seeds"], desc="foundation: measure", disable=not progress):
+    for seed in tqdm(seeds, desc="foundation: measure", disable=not progress):
         psi0 = psi0s[seed]
         save_model(psi0, out_dir / "checkpoints" / f"psi0_seed{seed}.pt")
-        test_sets = {
-            n: t.sample_seeded(setup.n_test, derive_seed("test", n, seed)) for n, t in tasks.items()
-        }
+        test_sets = {n: test_set(t, setup.n_test, seed) for n, t in tasks.items()}
         models, tvs = {}, {}
         for name in names:
             res = results[(seed, name)]
@@ -233,13 +208,15 @@ def run(
                 "seed": seed,
                 "alpha_exact": exact_alpha(geo.mu("T1"), geo.mu("T2")),
                 "task_vector_cosine": task_vector_cosine(tvs["T1"], tvs["T2"]),
-                "alpha_hat_batch": output_alpha(models["T1"], models["T2"], X, output="batch"),
+                "alpha_hat_batch": output_alpha(
+                    models["T1"], models["T2"], X, output="batch", batch_size=min(256, X.shape[0])
+                ),
                 "alpha_hat_hidden": output_alpha(models["T1"], models["T2"], X, output="hidden"),
             }
         )
 
     def own(key: str, name: str) -> dict[str, float]:
-        return _mean_std([r["test"][name][key] for r in runs if r["task"] == name])
+        return mean_std([r["test"][name][key] for r in runs if r["task"] == name])
 
     summary = {
         "own_task": {
@@ -247,41 +224,63 @@ def run(
                 "test_hinge": own("hinge", n),
                 "test_accuracy": own("accuracy", n),
                 "attention_on_discriminative": own("attention_on_discriminative", n),
-                "steps": _mean_std([r["steps"] for r in runs if r["task"] == n]),
+                "steps": mean_std([r["steps"] for r in runs if r["task"] == n]),
             }
             for n in names
         },
         "cross_task_accuracy": {
-            f"{a}_on_{b}": _mean_std([r["test"][b]["accuracy"] for r in runs if r["task"] == a])
+            f"{a}_on_{b}": mean_std([r["test"][b]["accuracy"] for r in runs if r["task"] == a])
             for a in names
             for b in names
             if a != b
         },
-        "dW_cosine_with_mumuT": _mean_std([r["dW_cosine_with_mumuT"] for r in runs]),
-        "dV_fraction_along_mu": _mean_std([r["dV_fraction_along_mu"] for r in runs]),
-        "dV_energy_in_span_mu_vbar": _mean_std([r["dV_energy_in_span_mu_vbar"] for r in runs]),
+        "dW_cosine_with_mumuT": mean_std([r["dW_cosine_with_mumuT"] for r in runs]),
+        "dV_fraction_along_mu": mean_std([r["dV_fraction_along_mu"] for r in runs]),
+        "dV_energy_in_span_mu_vbar": mean_std([r["dV_energy_in_span_mu_vbar"] for r in runs]),
         "low_rank_relative_residual": {
-            k: _mean_std([r["low_rank_relative_residual"][k] for r in runs]) for k in ("W", "V")
+            k: mean_std([r["low_rank_relative_residual"][k] for r in runs]) for k in ("W", "V")
         },
         "correlation": {
-            k: _mean_std([p[k] for p in per_seed])
+            k: mean_std([p[k] for p in per_seed])
             for k in ("alpha_exact", "task_vector_cosine", "alpha_hat_batch", "alpha_hat_hidden")
         },
         "uniform_attention_mass": sum(setup.tokens.fixed_counts) / setup.tokens.n_tokens
         if setup.tokens.counts == "fixed"
         else setup.tokens.delta_star + setup.tokens.delta_conf,
-        "models_requested": len(requests),
-        "models_trained": trained,
-        "models_from_cache": len(requests) - trained,
-        "train_seconds": train_seconds,
-        "seconds_per_trained_model": train_seconds / trained if trained else None,
+        "models_requested": trained.requested,
+        "models_trained": trained.trained,
+        "models_from_cache": trained.requested - trained.trained,
+        "train_seconds": trained.seconds,
+        "seconds_per_trained_model": trained.seconds / trained.trained if trained.trained else None,
         "wall_seconds": time.perf_counter() - t_start,
     }
+    worst = max(r["test"][r["task"]]["hinge"] for r in runs)
     metrics = {
+        "job_key": job_key,
+        "one_line": (
+            f"{trained.trained} models trained, {trained.requested - trained.trained} from the cache; "
+            f"worst own-task test hinge {worst:.4f}; {summary['wall_seconds']:.1f}s"
+        ),
+        "figures": ["foundation.png", "foundation.pdf"],
+        "tables": {
+            "training_curves": {
+                "columns": HISTORY_COLUMNS,
+                "rows": history_rows(results, lambda k: f"{k[1]}/seed{k[0]}"),
+            }
+        },
+        "line_plots": [
+            {
+                "table": "training_curves",
+                "x": "step",
+                "y": "val_hinge",
+                "stroke": "run",
+                "title": "validation hinge during fine-tuning",
+            }
+        ],
         "claims": claims(runs, summary, setup),
         "experiment": "foundation",
         "config": c,
-        "device": str(psi0s[exp["seeds"][0]].device),
+        "device": str(psi0s[seeds[0]].device),
         "runs": runs,
         "per_seed": per_seed,
         "summary": summary,

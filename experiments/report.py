@@ -24,7 +24,7 @@ def _per_model(s: dict) -> str:
 def foundation_section(m: dict, rel: str) -> list[str]:
     s, c = m["summary"], m["config"]
     d, mo, tr = c["data"], c["model"], c["train"]
-    n_seeds = len(c["experiment"]["seeds"])
+    n_seeds = c["experiment"]["n_seeds"]
     lines = [
         "## Foundation: fine-tuning and task-vector structure",
         "",
@@ -74,7 +74,100 @@ def claims_table(rows: list[tuple[str, dict]]) -> list[str]:
     return [*lines, ""]
 
 
-SECTIONS = {"foundation": foundation_section}
+def _fmt_choice(ch: dict | None) -> str:
+    if ch is None:
+        return "none (T1 never keeps the required accuracy) | | "
+    return (
+        f"{ch['lambda']:.1f} | {100 * ch['T1_acc']:.1f}% / {ch['T1_hinge']:.3f} | "
+        f"{100 * ch['T2_acc']:.1f}% / {ch['T2_hinge']:.3f}"
+    )
+
+
+def task_pair_section(pairs: list[tuple[str, dict]], results: Path) -> list[str]:
+    """Figure 1 analogue (noise-free and noisy presets side by side) and the Table 1 analogue."""
+    from experiments.io import save_figure
+    from plots.style import plt
+    from plots.task_pair import task_pair_figure
+
+    order = {"irrelevant": 0, "aligned": 1, "contradictory": 2}
+    pairs = sorted(
+        pairs,
+        key=lambda fm: (
+            fm[1]["config"]["data"]["noise_std"],
+            order.get(fm[1]["label"].split()[0].strip(","), 9),
+        ),
+    )
+    lines = ["## Theorems 1–2: task addition and negation (`task_pair`)", ""]
+    for noisy in (False, True):
+        group = [m for _, m in pairs if (m["config"]["data"]["noise_std"] > 0) == noisy]
+        if not group:
+            continue
+        stem = "figure1_noisy" if noisy else "figure1"
+        fig = task_pair_figure(group)
+        save_figure(fig, results, stem)
+        plt.close(fig)
+        sigma = group[0]["config"]["data"]["noise_std"]
+        what = f"with Gaussian token noise (σ = {sigma:g})" if noisy else "noise-free tokens"
+        lines += [
+            f"**Figure 1 analogue, {what}.** Mean ± std over seeds of Ψ0 + ΔΨ_T1 + λ ΔΨ_T2.",
+            "",
+            f"![{stem}]({stem}.png)",
+            "",
+        ]
+    lines += [
+        "**Table 1 analogue** (on the mean curves; accuracy / mean hinge loss). Multi-task: the λ maximising the "
+        "worse accuracy, ties by hinge. Unlearning: the λ minimising T2's accuracy while T1 keeps "
+        f"≥ {pairs[0][1]['config']['eval']['retain_fraction']:.0%} of its fine-tuned accuracy, ties by T2 hinge.",
+        "",
+        "| pair | α̂ (batch) | multi-task λ | T1 | T2 | unlearning λ | T1 | T2 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for _, m in pairs:
+        t1 = m["table1"]
+        lines.append(
+            f"| {m['label']} | {m['alpha_hat']['mean']:.3f} ± {m['alpha_hat']['std']:.3f} | "
+            f"{_fmt_choice(t1['multi_task'])} | {_fmt_choice(t1['unlearning'])} |"
+        )
+    flagged = [(m["label"], f) for _, m in pairs for f in m["flagged_runs"]]
+    lines += [
+        "",
+        "Own-task precondition (hinge ≤ ε after fine-tuning): "
+        + (
+            "every run passes."
+            if not flagged
+            else "; ".join(
+                f"{lab}: {f['task']} seed {f['seed']} hinge {f['hinge']:.3f}, accuracy {f['accuracy']:.3f}"
+                for lab, f in flagged
+            )
+        ),
+        "",
+    ]
+    return lines
+
+
+def phase_section(m: dict, rel: str) -> list[str]:
+    an = m["analysis"]
+    fit, beta, shape = an["lambda_star_fit"], an["beta"], an["retention_shape"]
+    lines = [
+        "## Phase diagram over (α, λ) (`phase_diagram`)",
+        "",
+        f"![phase diagram]({rel}/phase_diagram.png)",
+        "",
+    ]
+    if fit:
+        lines.append(
+            f"* Multi-task threshold: λ*(α) ≈ {fit['slope']:.2f} α + {fit['intercept']:.2f} over α ≥ 0 "
+            "(theory: −α + 1 + β)."
+        )
+    if beta:
+        lines.append(
+            f"* T1's hinge against |λ| at α = 0: β̂ = {beta['beta_hat']:.4f} (R² {beta['r2']:.2f})."
+        )
+    if shape:
+        lines.append(
+            f"* Contradictory retention limit: log-log slope {shape['loglog_slope']:.2f} (theory −2), ĉ = {shape['c_hat']:.2f}."
+        )
+    return [*lines, ""]
 
 
 def build_report(results: Path) -> str:
@@ -91,9 +184,14 @@ def build_report(results: Path) -> str:
     if claims:
         lines += claims_table(claims)
     for folder, m in metrics:
-        section = SECTIONS.get(m.get("experiment"))
-        if section:
-            lines += section(m, folder)
+        if m.get("experiment") == "foundation":
+            lines += foundation_section(m, folder)
+    pairs = [(f, m) for f, m in metrics if m.get("experiment") == "task_pair"]
+    if pairs:
+        lines += task_pair_section(pairs, results)
+    for folder, m in metrics:
+        if m.get("experiment") == "phase_diagram":
+            lines += phase_section(m, folder)
     if not metrics:
         lines.append("No results yet: run `make reproduce`.")
     return "\n".join(lines) + "\n"

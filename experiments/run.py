@@ -1,11 +1,15 @@
-"""The one entry point: ``python -m experiments.run experiment=<name> [key=value ...]``.
+"""The one entry point: ``python -m experiments.run experiment=<name> [key=value ...]`` (``-m`` sweeps).
 
 Hydra composes the config; this wrapper validates it (one-line ``ConfigError`` before any work),
-picks the output directory (``hydra.run.dir``) and calls the experiment's pure ``run(cfg, out_dir)``.
+reuses a finished job whose ``metrics.json`` was made from the same resolved config and code (unless
+``recompute=true``), otherwise writes the resolved config and calls the experiment's pure
+``run(cfg, out_dir)``, then hands the results to wandb (one run per job, always finished).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -13,16 +17,49 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from experiments import foundation
+from experiments import foundation, phase_diagram, task_pair
+from experiments.config import to_container
 from experiments.io import atomic_write_text
+from experiments.tracking import Tracker
 from synthetic.checks import ConfigError
 from synthetic.runtime import tune_cpu_allocator
 
-EXPERIMENTS = {"foundation": foundation}  # name -> module with validate(cfg) and run(cfg, out_dir)
+# name -> module with validate(cfg) and run(cfg, out_dir, progress=...)
+EXPERIMENTS = {"foundation": foundation, "task_pair": task_pair, "phase_diagram": phase_diagram}
+ROOT = Path(__file__).resolve().parents[1]
+NOT_IN_JOB_KEY = ("progress", "logging", "recompute", "hydra", "cache_dir", "batched")
+
+
+def code_hash() -> str:
+    h = hashlib.sha256()
+    for folder in ("synthetic", "models", "experiments", "plots"):
+        for path in sorted((ROOT / folder).glob("*.py")):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def job_key(cfg: DictConfig) -> str:
+    """Hash of the resolved config (without keys that cannot change the numbers) and of the code."""
+    c = {k: v for k, v in to_container(cfg).items() if k not in NOT_IN_JOB_KEY}
+    return hashlib.sha256((json.dumps(c, sort_keys=True) + code_hash()).encode()).hexdigest()[:20]
+
+
+def finished_job(out_dir: Path, key: str) -> dict | None:
+    path = out_dir / "metrics.json"
+    try:
+        metrics = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if metrics.get("job_key") != key:
+        return None
+    if not all((out_dir / f).exists() for f in metrics.get("figures", [])):
+        return None
+    return metrics
 
 
 def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
-    """Validate everything, then write the resolved config and run. Nothing is written for a bad config."""
+    """Validate everything, then reuse or run. Nothing is written for a bad config."""
     name = cfg.experiment.name
     if name not in EXPERIMENTS:
         raise ConfigError(
@@ -30,8 +67,23 @@ def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
         )
     module = EXPERIMENTS[name]
     module.validate(cfg)
+    key = job_key(cfg)
+    if not cfg.get("recompute", False):
+        done = finished_job(out_dir, key)
+        if done is not None:
+            done["reused"] = True
+            return done
     atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    return module.run(cfg, out_dir, progress=bool(cfg.get("progress", False)))
+    resolved = to_container(cfg)
+    tracker = Tracker(resolved.get("logging", {}), resolved, out_dir, name)
+    try:
+        metrics = module.run(cfg, out_dir, progress=bool(cfg.get("progress", False)), job_key=key)
+        tracker.log_metrics(metrics, out_dir)
+    except BaseException:
+        tracker.finish(exit_code=1)
+        raise
+    tracker.finish(exit_code=0)
+    return metrics
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
@@ -43,9 +95,9 @@ def main(cfg: DictConfig) -> None:
     except ConfigError as err:
         print(f"ConfigError: {err}", file=sys.stderr)
         sys.exit(2)
-    s = metrics["summary"]
     print(
-        f"[{cfg.experiment.name}] {s['models_trained']} models in {s['wall_seconds']:.1f}s -> {out_dir}/metrics.json"
+        f"[{cfg.experiment.name}] {metrics.get('one_line', '')} -> {out_dir}/metrics.json"
+        + (" (reused: same config and code)" if metrics.get("reused") else "")
     )
 
 

@@ -8,7 +8,6 @@ from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
 from experiments import foundation
-from experiments.config import build_setup
 from experiments.io import atomic_write_json, atomic_write_text
 from experiments.report import main as report_main
 from synthetic import ConfigError
@@ -25,10 +24,13 @@ def _compose(overrides=()):
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_config_composes_and_validates(name):
+    from experiments.run import EXPERIMENTS as REGISTRY
+
     cfg = _compose([f"experiment={name}"])
-    assert cfg.experiment.name == name
-    setup = build_setup(cfg)
+    assert cfg.experiment.name in REGISTRY
+    setup = REGISTRY[cfg.experiment.name].validate(cfg)
     assert setup.model.d == setup.d == 32
+    assert cfg.experiment.get("n_seeds", 0) >= 5  # at least 5 seeds by default
 
 
 @pytest.mark.parametrize(
@@ -43,7 +45,9 @@ def test_every_experiment_config_composes_and_validates(name):
         ("+data.foo=1", r"^data\.foo is not a valid key"),
         ("model.d=16", r"^model\.d=16 is invalid: must equal data\.d=32$"),
         ("dtype=float16", r"^dtype='float16' is invalid"),
-        ("experiment.seeds=[]", r"^experiment\.seeds=\[\] is invalid"),
+        ("experiment.n_seeds=-1", r"^experiment\.n_seeds=-1 is invalid: must be >= 1$"),
+        ("experiment.first_seed=-2", r"^experiment\.first_seed=-2 is invalid"),
+        ("eval.lam_min=4", r"^eval\.lam_min=4 is invalid: must be < eval\.lam_max=3\.0$"),
         ("experiment.low_rank=40", r"^experiment\.low_rank=40 is invalid: must be <= 32$"),
         ("batched=maybe", r"^batched='maybe' is invalid"),
     ],
@@ -57,7 +61,7 @@ def test_bad_overrides_fail_in_one_line_before_any_work(override, pattern, tmp_p
 
 
 def test_foundation_run_writes_metrics_and_figures(tmp_path):
-    cfg = _compose(["experiment.seeds=[0,1]", "data.n_test=512", "train.n_val=256"])
+    cfg = _compose(["experiment.n_seeds=2", "data.n_test=512", "train.n_val=256"])
     m = foundation.run(cfg, tmp_path)
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk["summary"]["models_trained"] == 4
@@ -70,7 +74,7 @@ def test_foundation_run_writes_metrics_and_figures(tmp_path):
 
 
 def test_report_is_built_from_metrics(tmp_path):
-    cfg = _compose(["experiment.seeds=[0,1]", "data.n_test=256", "train.n_val=128"])
+    cfg = _compose(["experiment.n_seeds=2", "data.n_test=256", "train.n_val=128"])
     foundation.run(cfg, tmp_path / "results" / "foundation")
     report_main(["--results", str(tmp_path / "results")])
     text = (tmp_path / "results" / "REPORT.md").read_text()
@@ -79,7 +83,7 @@ def test_report_is_built_from_metrics(tmp_path):
     assert "foundation/foundation.png" in text
 
 
-TIMING = ("wall_seconds", "train_seconds", "seconds_per_trained_model")
+TIMING = ("wall_seconds", "train_seconds", "seconds_per_trained_model", "one_line")
 
 
 def _without_timing(obj):
@@ -92,12 +96,28 @@ def _without_timing(obj):
 
 def test_same_config_same_numbers(tmp_path):
     """Same config and seed, no cache: identical metrics.json on CPU (timings aside)."""
-    cfg = _compose(["experiment.seeds=[3]", "data.n_test=256", "train.n_val=128", "cache_dir=null"])
+    cfg = _compose(
+        [
+            "experiment.n_seeds=1",
+            "experiment.first_seed=3",
+            "data.n_test=256",
+            "train.n_val=128",
+            "cache_dir=null",
+        ]
+    )
     foundation.run(cfg, tmp_path / "a")
     foundation.run(cfg, tmp_path / "b")
     a, b = (json.loads((tmp_path / x / "metrics.json").read_text()) for x in ("a", "b"))
     assert _without_timing(a) == _without_timing(b)
-    c = _compose(["experiment.seeds=[4]", "data.n_test=256", "train.n_val=128", "cache_dir=null"])
+    c = _compose(
+        [
+            "experiment.n_seeds=1",
+            "experiment.first_seed=4",
+            "data.n_test=256",
+            "train.n_val=128",
+            "cache_dir=null",
+        ]
+    )
     foundation.run(c, tmp_path / "c")
     other = json.loads((tmp_path / "c" / "metrics.json").read_text())
     assert _without_timing(other)["runs"] != _without_timing(a)["runs"]
@@ -106,7 +126,7 @@ def test_same_config_same_numbers(tmp_path):
 def test_second_run_takes_every_model_from_the_cache(tmp_path):
     cfg = _compose(
         [
-            "experiment.seeds=[0,1]",
+            "experiment.n_seeds=2",
             "data.n_test=256",
             "train.n_val=128",
             f"cache_dir={tmp_path / 'c'}",
@@ -167,8 +187,8 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path):
 @pytest.mark.slow
 def test_cli_end_to_end(tmp_path):
     out = tmp_path / "run"
-    r = _cli("experiment.seeds=[0]", "data.n_test=256", "progress=false", f"hydra.run.dir={out}")
+    r = _cli("experiment.n_seeds=1", "data.n_test=256", "progress=false", f"hydra.run.dir={out}")
     assert r.returncode == 0, r.stderr
-    assert "[foundation] 2 models" in r.stdout
+    assert r.stdout.startswith("[foundation] ") and "models trained" in r.stdout
     assert json.loads((out / "metrics.json").read_text())["experiment"] == "foundation"
     assert (out / "config.yaml").exists() and (out / "foundation.png").exists()

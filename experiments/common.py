@@ -1,0 +1,115 @@
+"""Pieces every experiment shares: seeds → Ψ0s and fine-tuned models (through the cache), test sets,
+λ-grid evaluation of Ψ0 + ΔΨ_T1 + λ ΔΨ_T2, mean ± std, and wandb-ready tables."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from experiments.config import Setup
+from models.cache import ModelCache
+from models.grid import evaluate_grid, grid_1d
+from models.task_vectors import TaskVector
+from models.training import FinetuneResult
+from models.transformer import OneLayerTransformer, pretrained_model
+from synthetic.runtime import derive_seed
+from synthetic.sampler import TaskBatch
+from synthetic.tasks import Task
+
+
+def mean_std(values: Sequence[float]) -> dict[str, float]:
+    a = np.asarray(values, dtype=float)
+    return {
+        "mean": float(a.mean()),
+        "std": float(a.std(ddof=1)) if a.size > 1 else 0.0,
+        "n": int(a.size),
+    }
+
+
+def psi0_for_seed(setup: Setup, seed: int) -> OneLayerTransformer:
+    """Ψ0 of seed s: the model config's seed shifted by s."""
+    return pretrained_model(
+        replace(setup.model, seed=setup.model.seed + seed), device=setup.device, dtype=setup.dtype
+    )
+
+
+def train_seed(task_name: str, seed: int) -> int:
+    """The training-stream seed of (task, s): shared by every experiment, so the cache reuses models."""
+    return derive_seed("finetune", task_name, seed)
+
+
+def test_set(task: Task, n: int, seed: int) -> TaskBatch:
+    return task.sample_seeded(n, derive_seed("test", task.name, seed))
+
+
+@dataclass
+class Trained:
+    results: dict[tuple, FinetuneResult]
+    requested: int
+    trained: int
+    seconds: float
+
+
+def train_all(
+    jobs: dict[tuple, tuple[OneLayerTransformer, Task, str, int]],
+    setup: Setup,
+    cache: ModelCache,
+    *,
+    batched: bool | str,
+    progress: bool,
+) -> Trained:
+    """Fine-tune every job (key -> (Ψ0, task, task name for the seed, seed)) through the cache."""
+    keys = list(jobs)
+    requests = [
+        (p, t, replace(setup.train, seed=train_seed(name, s))) for p, t, name, s in jobs.values()
+    ]
+    before = cache.stats.trained
+    t0 = time.perf_counter()
+    out = cache.finetune_many(requests, batched=batched, progress=progress)
+    return Trained(
+        results=dict(zip(keys, out, strict=True)),
+        requested=len(requests),
+        trained=cache.stats.trained - before,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def lambda_curves(
+    psi0: OneLayerTransformer,
+    tv1: TaskVector,
+    tv2: TaskVector,
+    lams: Sequence[float],
+    data: dict[str, TaskBatch],
+    memory_mb: float,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Accuracy and mean hinge of Ψ0 + ΔΨ1 + λ ΔΨ2 on each test set, for every λ: {task: {acc, hinge}}."""
+    res = evaluate_grid(
+        psi0, [tv1, tv2], grid_1d(torch.tensor(lams), fixed=[1.0]), data, memory_mb=memory_mb
+    )
+    return {n: {"acc": res.accuracy[n].numpy(), "hinge": res.hinge[n].numpy()} for n in data}
+
+
+def history_rows(results: dict[tuple, FinetuneResult], label) -> list[list[Any]]:
+    """Rows (run, step, val_hinge, val_accuracy, attention) of every training history, for wandb."""
+    rows = []
+    for key, res in results.items():
+        h = res.history
+        for i, step in enumerate(h.step):
+            rows.append(
+                [
+                    label(key),
+                    step,
+                    h.val_hinge[i],
+                    h.val_accuracy[i],
+                    h.attention_on_discriminative[i],
+                ]
+            )
+    return rows
+
+
+HISTORY_COLUMNS = ["run", "step", "val_hinge", "val_accuracy", "attention_on_discriminative"]
