@@ -9,7 +9,7 @@ PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradic
 RECOMPUTE ?= false
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast lint format bench reproduce report clean
+.PHONY: help venv test test-fast lint format bench reproduce docs-figures report clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -45,6 +45,11 @@ reproduce: $(STAMP) ## Run every experiment preset into results/ and build resul
 	  $(BIN)/python -m experiments.run experiment=$$p hydra.run.dir=$(RESULTS)/$$p recompute=$(RECOMPUTE) || exit 1; \
 	done
 	$(BIN)/python -m experiments.report --results $(RESULTS)
+
+docs-figures: ## Copy the main figures of results/ into docs/figures/ (the README's snapshots)
+	mkdir -p docs/figures
+	cp $(RESULTS)/figure1.png $(RESULTS)/figure1_noisy.png $(RESULTS)/phase_diagram/phase_diagram.png \
+	   $(RESULTS)/foundation/foundation.png docs/figures/
 
 report: $(STAMP) ## Rebuild results/REPORT.md from the existing metrics.json files
 	$(BIN)/python -m experiments.report --results $(RESULTS)

@@ -192,3 +192,12 @@ def test_cli_end_to_end(tmp_path):
     assert r.stdout.startswith("[foundation] ") and "models trained" in r.stdout
     assert json.loads((out / "metrics.json").read_text())["experiment"] == "foundation"
     assert (out / "config.yaml").exists() and (out / "foundation.png").exists()
+
+
+def test_atomic_writes_get_normal_permissions(tmp_path):
+    import os
+
+    path = atomic_write_text(tmp_path / "x.txt", "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~mask)
