@@ -143,7 +143,9 @@ def check_eval(ev: dict) -> dict:
     lo = check_float("eval.lam_min", ev["lam_min"])
     hi = check_float("eval.lam_max", ev["lam_max"])
     if lo >= hi:
-        raise ConfigError(f"eval.lam_min={ev['lam_min']!r} is invalid: must be < eval.lam_max={ev['lam_max']!r}")
+        raise ConfigError(
+            f"eval.lam_min={ev['lam_min']!r} is invalid: must be < eval.lam_max={ev['lam_max']!r}"
+        )
     step = check_float("eval.lam_step", ev["lam_step"], low=0.0, low_open=True)
     if (hi - lo) / step > 100_000:
         raise ConfigError(

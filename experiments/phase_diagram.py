@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from experiments.common import lambda_curves, psi0_for_seed, test_set, train_all
 from experiments.config import build_setup, lambda_grid, seeds_of, to_container
@@ -238,6 +239,7 @@ def run(
     L = len(lams)
     H1, H2 = np.zeros((len(alphas), len(seeds), L)), np.zeros((len(alphas), len(seeds), L))
     A1, A2 = np.zeros_like(H1), np.zeros_like(H2)
+    bar = tqdm(total=len(seeds) * len(alphas), desc="phase diagram: λ grids", disable=not progress)
     for j, s in enumerate(seeds):
         tv1 = TaskVector.from_models(psi0s[s], trained.results[("T1", s)].model)
         d1 = test_set(t1, setup.n_test, s)
@@ -253,6 +255,8 @@ def run(
             )
             H1[i, j], H2[i, j] = cv["T1"]["hinge"], cv["T2"]["hinge"]
             A1[i, j], A2[i, j] = cv["T1"]["acc"], cv["T2"]["acc"]
+            bar.update(1)
+    bar.close()
     h1, h2 = H1.mean(1), H2.mean(1)
     an = analyse(alphas, lams, h1, h2, ev["eps"])
     metrics = {

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from experiments.common import (
     HISTORY_COLUMNS,
@@ -172,7 +173,7 @@ def run(
     trained = train_all(jobs, setup, cache, batched=c.get("batched", "auto"), progress=progress)
 
     per_seed, own, alpha_hats = [], [], []
-    for s in seeds:
+    for s in tqdm(seeds, desc=f"{label}: λ grids", disable=not progress):
         data = {n: test_set(t, setup.n_test, s) for n, t in tasks.items()}
         res = {n: trained.results[(s, n)] for n in tasks}
         tvs = {n: TaskVector.from_models(psi0s[s], r.model) for n, r in res.items()}

@@ -57,10 +57,6 @@ class TaskVector(Mapping[str, torch.Tensor]):
         _check_keys(pre, ft, "pretrained model", "fine-tuned model")
         return cls({k: ft[k].detach() - pre[k].detach() for k in pre})
 
-    @classmethod
-    def zeros_like(cls, other: Mapping[str, torch.Tensor]) -> TaskVector:
-        return cls({k: torch.zeros_like(v) for k, v in other.items()})
-
     # ----- mapping protocol
     def __getitem__(self, key: str) -> torch.Tensor:
         return self._t[key]
