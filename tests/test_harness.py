@@ -198,3 +198,19 @@ def test_bad_overrides_fail_fast_on_the_cli(tmp_path, override, needle):
     assert r.returncode != 0
     assert needle in r.stderr
     assert not (tmp_path / "metrics.json").exists()
+
+
+@pytest.mark.slow
+def test_sweep_declared_in_an_experiment_file(tmp_path):
+    r = _cli(
+        "experiment=task_pair_sweep",
+        "experiment.n_seeds=1",
+        "data.n_test=64",
+        "eval.lam_step=1.0",
+        "progress=false",
+        "logging.wandb.mode=disabled",
+        f"hydra.sweep.dir={tmp_path}",
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    alphas = sorted(json.loads(p.read_text())["alpha"] for p in tmp_path.glob("*/metrics.json"))
+    assert alphas == pytest.approx([-0.8, 0.0, 0.8])
