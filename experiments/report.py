@@ -67,10 +67,17 @@ def claims_table(rows: list[tuple[str, dict]]) -> list[str]:
         "| experiment | claim | source | criterion | measured | verdict |",
         "|---|---|---|---|---|---|",
     ]
+
+    def cell(text: object) -> str:  # "|λ|" would otherwise end a Markdown table cell
+        return str(text).replace("|", "\\|")
+
     for exp, c in rows:
-        lines.append(
-            f"| {exp} | {c['claim']} | {c['source']} | {c['criterion']} | {c['measured']} | **{c['verdict']}** |"
-        )
+        cells = [
+            exp,
+            *(cell(c[k]) for k in ("claim", "source", "criterion", "measured")),
+            f"**{c['verdict']}**",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""]
 
 

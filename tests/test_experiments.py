@@ -80,6 +80,8 @@ def test_report_is_built_from_metrics(tmp_path):
     text = (tmp_path / "results" / "REPORT.md").read_text()
     assert "## Claims" in text and "## Foundation" in text
     assert text.count("| foundation |") == 5  # one row per claim
+    for row in (ln for ln in text.splitlines() if ln.startswith("| foundation |")):
+        assert row.replace("\\|", "").count("|") == 7  # six cells, pipes in the text escaped
     assert "foundation/foundation.png" in text
 
 
