@@ -16,6 +16,7 @@ checksum is reported, retrained and overwritten, never trusted.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -51,6 +52,7 @@ CODE_FILES = (
 log = logging.getLogger(__name__)
 
 
+@functools.cache
 def code_version() -> str:
     """SHA-256 (16 hex) of the source files that determine how data are drawn and models trained."""
     h = hashlib.sha256()
