@@ -1,19 +1,20 @@
-"""Turn a composed config (plain dict or OmegaConf) into validated dataclasses, before any work."""
+"""Turn a composed config (plain dict or OmegaConf) into validated dataclasses, before any work.
+
+Nothing here imports torch, so a bad override fails before the heavy imports of a run.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from models.training import TrainConfig
-from models.transformer import ModelConfig
-from synthetic.checks import ConfigError, check_float, check_int
-from synthetic.patterns import Geometry, pair_geometry
-from synthetic.runtime import resolve_device, resolve_dtype
-from synthetic.sampler import TokenConfig
+from models.config import ModelConfig, TrainConfig
+from synthetic.checks import ConfigError, check_choice, check_float, check_int, check_room, fail
+from synthetic.tokens import TokenConfig
 
 DATA_KEYS = {"d", "alpha", "n_irrelevant", "rotate", "basis_seed", "n_test"}
 
@@ -42,7 +43,10 @@ class Setup:
     device: str
     dtype: str
 
-    def geometry(self) -> Geometry:
+    def geometry(self):
+        from synthetic.patterns import pair_geometry
+        from synthetic.runtime import resolve_device
+
         return pair_geometry(
             self.d,
             self.alpha,
@@ -95,8 +99,10 @@ def build_setup(cfg: Any) -> Setup:
     cache_dir = c.get("cache_dir")
     if cache_dir is not None and not isinstance(cache_dir, str):
         raise ConfigError(f"cache_dir={cache_dir!r} is invalid: must be a path or null (no cache)")
-    resolve_dtype(c.get("dtype", "float32"))
-    resolve_device(c.get("device", "auto"))
+    check_choice("dtype", c.get("dtype", "float32"), ["float32", "float64"])
+    device = c.get("device", "auto")
+    if not (device in ("auto", "cpu") or re.fullmatch(r"cuda(:\d+)?", str(device))):
+        raise fail("device", device, "must be one of ['auto', 'cpu', 'cuda', 'cuda:N']")
     setup = Setup(
         tokens=tokens,
         model=model,
@@ -110,7 +116,9 @@ def build_setup(cfg: Any) -> Setup:
         device=c.get("device", "auto"),
         dtype=c.get("dtype", "float32"),
     )
-    setup.geometry()  # validates d against the patterns requested
+    check_room(
+        setup.d, 2, setup.n_irrelevant
+    )  # d holds the pair's two directions + irrelevant patterns
     if "eval" in c:
         check_eval(c["eval"])
     return setup

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from experiments.checks import validate_foundation as validate
 from experiments.common import (
     HISTORY_COLUMNS,
     history_rows,
@@ -26,24 +27,14 @@ from experiments.common import (
     test_set,
     train_all,
 )
-from experiments.config import Setup, build_setup, seeds_of, to_container
+from experiments.config import Setup, seeds_of, to_container
 from experiments.io import atomic_write_json, save_figure
 from models.cache import ModelCache
 from models.correlation import exact_alpha, output_alpha, task_vector_cosine
 from models.task_vectors import TaskVector, low_rank_residual, save_model
 from models.training import evaluate
 from models.transformer import effective_wv
-from synthetic.checks import check_choice, check_int
 from synthetic.tasks import make_tasks
-
-
-def check_experiment(exp: dict, setup: Setup) -> None:
-    seeds_of(exp)
-    check_choice("experiment.estimator_output", exp.get("estimator_output"), ["batch", "hidden"])
-    shapes = setup.model.shapes.values()
-    check_int(
-        "experiment.low_rank", exp.get("low_rank"), minimum=1, maximum=min(min(s) for s in shapes)
-    )
 
 
 def _stats_of_run(psi0, model, task, test_sets, rank: int) -> dict[str, Any]:
@@ -75,13 +66,6 @@ def _stats_of_run(psi0, model, task, test_sets, rank: int) -> dict[str, Any]:
         "row_norms_scaled": (dV.norm(dim=1) * m**0.5).tolist(),
         "test": {name: evaluate(model, batch) for name, batch in test_sets.items()},
     }, tv
-
-
-def validate(cfg: Any) -> Setup:
-    """Check every key this experiment reads; raise ConfigError (one line) on the first bad one."""
-    setup = build_setup(cfg)
-    check_experiment(to_container(cfg)["experiment"], setup)
-    return setup
 
 
 def claims(runs: list[dict], summary: dict, setup: Setup) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from synthetic.runtime import atomic_write
+from synthetic.files import atomic_write
 
 
 def _clean(obj: Any) -> Any:

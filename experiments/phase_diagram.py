@@ -20,34 +20,15 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from experiments.checks import alphas_of
+from experiments.checks import validate_phase_diagram as validate
 from experiments.common import lambda_curves, psi0_for_seed, test_set, train_all
-from experiments.config import build_setup, lambda_grid, seeds_of, to_container
+from experiments.config import lambda_grid, seeds_of, to_container
 from experiments.io import atomic_write_json, save_figure
 from models.cache import ModelCache
 from models.task_vectors import TaskVector
-from synthetic.checks import ConfigError, check_float
 from synthetic.patterns import pair_geometry
 from synthetic.tasks import make_task
-
-
-def alphas_of(exp: dict) -> list[float]:
-    lo = check_float("experiment.alpha_min", exp.get("alpha_min"), low=-1.0, high=1.0)
-    hi = check_float("experiment.alpha_max", exp.get("alpha_max"), low=-1.0, high=1.0)
-    step = check_float("experiment.alpha_step", exp.get("alpha_step"), low=0.0, low_open=True)
-    if lo > hi:
-        raise ConfigError(
-            f"experiment.alpha_min={lo!r} is invalid: must be <= experiment.alpha_max={hi!r}"
-        )
-    n = int(np.floor((hi - lo) / step + 1e-9)) + 1
-    return [round(lo + i * step, 10) for i in range(n)]
-
-
-def validate(cfg: Any):
-    setup = build_setup(cfg)
-    exp = to_container(cfg)["experiment"]
-    seeds_of(exp)
-    alphas_of(exp)
-    return setup
 
 
 def _half_line_start(ok: np.ndarray, lams: np.ndarray) -> float:

@@ -9,6 +9,7 @@ reuses a finished job whose ``metrics.json`` was made from the same resolved con
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -17,15 +18,15 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from experiments import foundation, phase_diagram, task_pair
+from experiments.checks import VALIDATORS
 from experiments.config import to_container
 from experiments.io import atomic_write_text
 from experiments.tracking import Tracker
 from synthetic.checks import ConfigError
-from synthetic.runtime import tune_cpu_allocator
 
-# name -> module with validate(cfg) and run(cfg, out_dir, progress=...)
-EXPERIMENTS = {"foundation": foundation, "task_pair": task_pair, "phase_diagram": phase_diagram}
+# name -> module with run(cfg, out_dir, progress=..., job_key=...); imported only after validation,
+# so that a bad config fails before torch is imported.
+EXPERIMENTS = {name: f"experiments.{name}" for name in VALIDATORS}
 ROOT = Path(__file__).resolve().parents[1]
 NOT_IN_JOB_KEY = ("progress", "logging", "recompute", "hydra", "cache_dir", "batched")
 
@@ -65,14 +66,17 @@ def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
         raise ConfigError(
             f"experiment.name={name!r} is invalid: must be one of {sorted(EXPERIMENTS)}"
         )
-    module = EXPERIMENTS[name]
-    module.validate(cfg)
+    VALIDATORS[name](cfg)
     key = job_key(cfg)
     if not cfg.get("recompute", False):
         done = finished_job(out_dir, key)
         if done is not None:
             done["reused"] = True
             return done
+    module = importlib.import_module(EXPERIMENTS[name])  # the heavy imports (torch) happen here
+    from synthetic.runtime import tune_cpu_allocator
+
+    tune_cpu_allocator()
     atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     resolved = to_container(cfg)
     tracker = Tracker(resolved.get("logging", {}), resolved, out_dir, name)
@@ -89,7 +93,6 @@ def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
-    tune_cpu_allocator()
     try:
         metrics = run_experiment(cfg, out_dir)
     except ConfigError as err:

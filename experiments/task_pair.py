@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from experiments.checks import validate_task_pair as validate
 from experiments.common import (
     HISTORY_COLUMNS,
     history_rows,
@@ -34,19 +35,13 @@ from experiments.common import (
     test_set,
     train_all,
 )
-from experiments.config import Setup, build_setup, lambda_grid, seeds_of, to_container
+from experiments.config import lambda_grid, seeds_of, to_container
 from experiments.io import atomic_write_json, save_figure
 from models.cache import ModelCache
 from models.correlation import exact_alpha, output_alpha
 from models.task_vectors import TaskVector
 from models.training import evaluate
 from synthetic.tasks import make_tasks
-
-
-def validate(cfg: Any) -> Setup:
-    setup = build_setup(cfg)
-    seeds_of(to_container(cfg)["experiment"])
-    return setup
 
 
 def table1(lams: np.ndarray, curves: dict, ft_acc_t1: float, ev: dict) -> dict[str, Any]:

@@ -1,46 +1,45 @@
-"""The one-layer Transformer, its fine-tuning and the task-vector algebra."""
+"""The one-layer Transformer, its fine-tuning, the task-vector algebra and the fast-sweep tools.
 
-from models.cache import ModelCache
-from models.correlation import exact_alpha, output_alpha, task_vector_cosine
-from models.grid import evaluate_grid, evaluate_grid_naive, grid_1d, grid_2d
-from models.task_vectors import (
-    TaskVector,
-    apply,
-    load_model,
-    low_rank,
-    low_rank_residual,
-    prune_magnitude,
-    prune_rows,
-    save_model,
-)
-from models.training import FinetuneResult, History, TrainConfig, evaluate, finetune, finetune_many
-from models.transformer import ModelConfig, OneLayerTransformer, forward, pretrained_model
+Names are imported on first use (PEP 562), so importing one torch-free submodule, such as the
+config checks, does not import torch.
+"""
 
-__all__ = [
-    "FinetuneResult",
-    "History",
-    "ModelCache",
-    "ModelConfig",
-    "OneLayerTransformer",
-    "TaskVector",
-    "TrainConfig",
-    "apply",
-    "evaluate",
-    "evaluate_grid",
-    "evaluate_grid_naive",
-    "exact_alpha",
-    "finetune",
-    "finetune_many",
-    "forward",
-    "grid_1d",
-    "grid_2d",
-    "load_model",
-    "low_rank",
-    "low_rank_residual",
-    "output_alpha",
-    "pretrained_model",
-    "prune_magnitude",
-    "prune_rows",
-    "save_model",
-    "task_vector_cosine",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "FinetuneResult": "models.training",
+    "History": "models.training",
+    "ModelCache": "models.cache",
+    "ModelConfig": "models.config",
+    "OneLayerTransformer": "models.transformer",
+    "TaskVector": "models.task_vectors",
+    "TrainConfig": "models.config",
+    "apply": "models.task_vectors",
+    "evaluate": "models.training",
+    "evaluate_grid": "models.grid",
+    "evaluate_grid_naive": "models.grid",
+    "exact_alpha": "models.correlation",
+    "finetune": "models.training",
+    "finetune_many": "models.training",
+    "forward": "models.transformer",
+    "grid_1d": "models.grid",
+    "grid_2d": "models.grid",
+    "load_model": "models.task_vectors",
+    "low_rank": "models.task_vectors",
+    "low_rank_residual": "models.task_vectors",
+    "output_alpha": "models.correlation",
+    "pretrained_model": "models.transformer",
+    "prune_magnitude": "models.task_vectors",
+    "prune_rows": "models.task_vectors",
+    "save_model": "models.task_vectors",
+    "task_vector_cosine": "models.correlation",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

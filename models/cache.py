@@ -45,7 +45,9 @@ CODE_FILES = (
     "synthetic/patterns.py",
     "synthetic/sampler.py",
     "synthetic/tasks.py",
+    "synthetic/tokens.py",
     "synthetic/runtime.py",
+    "models/config.py",
     "models/transformer.py",
     "models/training.py",
 )

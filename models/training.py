@@ -23,26 +23,18 @@ Data streams: online batches are drawn ``ceil(4096 / B)`` steps at a time from t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import torch
 from tqdm.auto import tqdm
 
+from models.config import LOSSES, TrainConfig  # noqa: F401  (re-exported)
 from models.transformer import OneLayerTransformer, forward_stacked
-from synthetic.checks import (
-    check_choice,
-    check_float,
-    check_int,
-    check_positive,
-    check_positive_int,
-)
 from synthetic.runtime import derive_seed, generator
 from synthetic.sampler import TaskBatch
 from synthetic.tasks import Task
 
-LOSSES = ("hinge", "logistic")
 BLOCK_SAMPLES = 4096  # online data are drawn this many samples (whole steps) at a time
 
 
@@ -58,40 +50,6 @@ def logistic(margin: torch.Tensor) -> torch.Tensor:
 
 def loss_fn(name: str):
     return {"hinge": hinge, "logistic": logistic}[name]
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    lr: float = 5.0  # η, in this model's normalisation (readout ±1/√m, 1/P average)
-    batch_size: int = 64  # B
-    n_steps: int = 1000  # T, the step budget (online mode)
-    loss: str = "hinge"  # "hinge" (the theory's) or "logistic"
-    eps: float = 0.02  # stop when the validation hinge loss is <= eps (0 disables)
-    eval_every: int = 10  # steps between validation checks / history records
-    n_val: int = 512  # validation samples (a fixed set, separate seed)
-    mode: str = "online"  # "online" (fresh batches) or "epochs" (fixed training set)
-    n_train: int = 4096  # training-set size ("epochs" mode)
-    n_epochs: int = 10  # epochs ("epochs" mode)
-    seed: int = 0  # data stream of this fine-tuning run
-
-    def __post_init__(self) -> None:
-        check_positive("train.lr", self.lr)
-        check_positive_int("train.batch_size", self.batch_size)
-        check_positive_int("train.n_steps", self.n_steps)
-        check_choice("train.loss", self.loss, list(LOSSES))
-        check_float("train.eps", self.eps, low=0.0)
-        check_positive_int("train.eval_every", self.eval_every)
-        check_positive_int("train.n_val", self.n_val)
-        check_choice("train.mode", self.mode, ["online", "epochs"])
-        check_positive_int("train.n_train", self.n_train)
-        check_positive_int("train.n_epochs", self.n_epochs)
-        check_int("train.seed", self.seed, minimum=0)
-
-    @property
-    def total_steps(self) -> int:
-        if self.mode == "online":
-            return self.n_steps
-        return self.n_epochs * math.ceil(self.n_train / self.batch_size)
 
 
 @dataclass

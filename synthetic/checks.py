@@ -67,3 +67,27 @@ def check_choice(key: str, value: Any, choices: Sequence[str]) -> str:
     if value not in choices:
         raise fail(key, value, f"must be one of {list(choices)}")
     return value
+
+
+def check_room(d: Any, n_span: int, n_irrelevant: Any) -> int:
+    """d must hold ``n_span`` task directions plus the irrelevant patterns; returns M.
+
+    ``n_irrelevant=None`` means all remaining directions (at least one is needed).
+    """
+    d = check_int("data.d", d, minimum=1)
+    if n_irrelevant is None:
+        if d - n_span < 1:
+            raise fail(
+                "data.d",
+                d,
+                f"must be >= {n_span + 1} ({n_span} task directions + at least 1 irrelevant pattern)",
+            )
+        return d - n_span
+    n_irrelevant = check_int("data.n_irrelevant", n_irrelevant, minimum=1)
+    if n_span + n_irrelevant > d:
+        raise fail(
+            "data.d",
+            d,
+            f"must be >= {n_span + n_irrelevant} ({n_span} task directions + data.n_irrelevant={n_irrelevant})",
+        )
+    return n_irrelevant

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from synthetic.checks import ConfigError, check_float, check_int, fail
+from synthetic.checks import ConfigError, check_float, check_int, check_room, fail
 from synthetic.runtime import generator, resolve_device, resolve_dtype
 
 NORM_TOL = 1e-6
@@ -77,22 +77,7 @@ def _build(
     dtype: str | torch.dtype,
 ) -> Geometry:
     """Place patterns given by their coordinates on the first ``n_span`` canonical directions."""
-    d = check_int("data.d", d, minimum=1)
-    if n_irrelevant is None:
-        n_irrelevant = d - n_span
-        if n_irrelevant < 1:
-            raise fail(
-                "data.d",
-                d,
-                f"must be >= {n_span + 1} ({n_span} task directions + at least 1 irrelevant pattern)",
-            )
-    n_irrelevant = check_int("data.n_irrelevant", n_irrelevant, minimum=1)
-    if n_span + n_irrelevant > d:
-        raise fail(
-            "data.d",
-            d,
-            f"must be >= {n_span + n_irrelevant} ({n_span} task directions + data.n_irrelevant={n_irrelevant})",
-        )
+    n_irrelevant = check_room(d, n_span, n_irrelevant)
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
     basis = random_orthogonal(d, seed) if rotate else torch.eye(d, dtype=torch.float64)

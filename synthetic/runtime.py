@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
-from typing import BinaryIO
 
 import torch
 
 from synthetic.checks import check_choice, fail
+from synthetic.files import atomic_write  # noqa: F401  (re-exported)
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -49,35 +45,6 @@ def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
     g = torch.Generator(device=torch.device(device))
     g.manual_seed(int(seed))
     return g
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
-    """Call ``write(fh)`` on a temporary file next to ``path``, fsync, then rename it over ``path``.
-
-    A crash at any point leaves either the old file or the new one, never a half-written file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(
-            tmp, 0o666 & ~_umask()
-        )  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def tune_cpu_allocator() -> bool:

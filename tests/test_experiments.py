@@ -24,11 +24,11 @@ def _compose(overrides=()):
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_config_composes_and_validates(name):
-    from experiments.run import EXPERIMENTS as REGISTRY
+    from experiments.checks import VALIDATORS
 
     cfg = _compose([f"experiment={name}"])
-    assert cfg.experiment.name in REGISTRY
-    setup = REGISTRY[cfg.experiment.name].validate(cfg)
+    assert cfg.experiment.name in VALIDATORS
+    setup = VALIDATORS[cfg.experiment.name](cfg)
     assert setup.model.d == setup.d == 32
     assert cfg.experiment.get("n_seeds", 0) >= 5  # at least 5 seeds by default
 

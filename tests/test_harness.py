@@ -214,3 +214,26 @@ def test_sweep_declared_in_an_experiment_file(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     alphas = sorted(json.loads(p.read_text())["alpha"] for p in tmp_path.glob("*/metrics.json"))
     assert alphas == pytest.approx([-0.8, 0.0, 0.8])
+
+
+def test_config_checks_run_before_torch_is_imported():
+    """A bad override must fail before the heavy imports: validation never imports torch."""
+    code = (
+        "import sys\n"
+        "from hydra import compose, initialize_config_dir\n"
+        "import experiments.run as r\n"
+        "from experiments.checks import VALIDATORS\n"
+        "from synthetic.checks import ConfigError\n"
+        f"with initialize_config_dir(version_base='1.3', config_dir='{ROOT / 'conf'}'):\n"
+        "    cfg = compose('config', overrides=['experiment=phase_diagram', 'experiment.n_seeds=-1'])\n"
+        "try:\n"
+        "    VALIDATORS[cfg.experiment.name](cfg)\n"
+        "except ConfigError as err:\n"
+        "    print(err)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["experiment.n_seeds=-1 is invalid: must be >= 1", "False"]
