@@ -47,7 +47,47 @@ def validate_phase_diagram(cfg: Any) -> Setup:
     return setup
 
 
+def _positive_list(key: str, values: Any, *, integer: bool = False) -> list:
+    if not isinstance(values, list) or not values:
+        raise ConfigError(f"{key}={values!r} is invalid: must be a non-empty list")
+    for v in values:
+        if integer:
+            check_int(f"{key}[]", v, minimum=1)
+        else:
+            check_float(f"{key}[]", v, low=0.0, low_open=True)
+    return values
+
+
+def validate_gradients(cfg: Any) -> Setup:
+    setup = build_setup(cfg)
+    exp = to_container(cfg)["experiment"]
+    seeds_of(exp)
+    check_int("experiment.n_train", exp.get("n_train"), minimum=2)
+    check_choice("experiment.loss", exp.get("loss"), ["logistic", "hinge"])
+    _positive_list("experiment.lrs", exp.get("lrs"))
+    ks = _positive_list("experiment.epochs", exp.get("epochs"), integer=True)
+    if max(ks) < 2:
+        raise ConfigError(
+            f"experiment.epochs={ks!r} is invalid: needs some k >= 2 (the error is 0 at k = 1)"
+        )
+    for key in ("power_iters", "sgd_epochs", "sgd_batch", "merge_epochs"):
+        check_int(f"experiment.{key}", exp.get(key), minimum=1)
+    check_int("experiment.sgd_epochs", exp.get("sgd_epochs"), minimum=2)
+    check_int("experiment.merge_tasks", exp.get("merge_tasks"), minimum=2, maximum=setup.d - 1)
+    losses = exp.get("dominance_losses")
+    if not isinstance(losses, list) or not losses:
+        raise ConfigError(
+            f"experiment.dominance_losses={losses!r} is invalid: must be a non-empty list"
+        )
+    for loss in losses:
+        check_choice("experiment.dominance_losses[]", loss, ["hinge", "logistic"])
+    for key in ("sgd_lr", "adam_lr", "exact_lr"):
+        check_float(f"experiment.{key}", exp.get(key), low=0.0, low_open=True)
+    return setup
+
+
 VALIDATORS = {
+    "gradients": validate_gradients,
     "foundation": validate_foundation,
     "task_pair": validate_task_pair,
     "phase_diagram": validate_phase_diagram,

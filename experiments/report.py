@@ -183,6 +183,37 @@ def phase_section(m: dict, rel: str) -> list[str]:
     return [*lines, ""]
 
 
+def gradients_section(m: dict, rel: str) -> list[str]:
+    lines = [
+        "## Task vectors as gradients (`gradients`)",
+        "",
+        f"![gradients]({rel}/gradients.png)",
+        "",
+        "Multi-epoch error (mean over seeds):",
+        "",
+        "| η | k | measured ‖τ_k + kη∇L‖ | η² k(k−1)/2 ‖H∇L‖ | bound η² β̂ G k(k−1)/2 | ReLU units switched |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in m["multi_epoch"]:
+        lines.append(
+            f"| {r['lr']:g} | {r['k']} | {r['error']:.3e} | {r['predicted']:.3e} | {r['bound']:.3e} | "
+            f"{100 * r['flipped_units']:.3f}% |"
+        )
+    lines += [
+        "",
+        "Merging (normalised accuracy = merged / converged single-task accuracy; mean hinge):",
+        "",
+        "| setting | normalised accuracy | mean hinge |",
+        "|---|---|---|",
+    ]
+    for key, v in m["merging"].items():
+        hinge = sum(h["mean"] for h in v["hinge"].values()) / len(v["hinge"])
+        lines.append(
+            f"| {key} | {v['normalised_accuracy']['mean']:.3f} ± {v['normalised_accuracy']['std']:.3f} | {hinge:.3f} |"
+        )
+    return [*lines, ""]
+
+
 def build_report(results: Path) -> str:
     found = sorted(results.glob("*/metrics.json"))
     metrics = [(p.parent.name, json.loads(p.read_text())) for p in found]
@@ -205,6 +236,9 @@ def build_report(results: Path) -> str:
     for folder, m in metrics:
         if m.get("experiment") == "phase_diagram":
             lines += phase_section(m, folder)
+    for folder, m in metrics:
+        if m.get("experiment") == "gradients":
+            lines += gradients_section(m, folder)
     if not metrics:
         lines.append("No results yet: run `make reproduce`.")
     return "\n".join(lines) + "\n"
