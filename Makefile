@@ -50,7 +50,7 @@ reproduce: $(STAMP) ## Run every experiment preset into results/ and build resul
 docs-figures: ## Copy the main figures of results/ into docs/figures/ (the README's snapshots)
 	mkdir -p docs/figures
 	cp $(RESULTS)/figure1.png $(RESULTS)/figure1_noisy.png $(RESULTS)/phase_diagram/phase_diagram.png \
-	   $(RESULTS)/foundation/foundation.png docs/figures/
+	   $(RESULTS)/foundation/foundation.png $(RESULTS)/gradients/gradients.png docs/figures/
 
 report: $(STAMP) ## Rebuild results/REPORT.md from the existing metrics.json files
 	$(BIN)/python -m experiments.report --results $(RESULTS)
