@@ -29,7 +29,7 @@ from experiments.checks import validate_gradients as validate
 from experiments.common import mean_std, psi0_for_seed, test_set
 from experiments.config import seeds_of, to_container
 from experiments.io import atomic_write_json, save_figure
-from models.gradients import gd_trajectory, gradient, hessian_norm, hvp, norm
+from models.gradients import gd_trajectory_with_gradients, gradient, hessian_norm, hvp, norm
 from models.task_vectors import TaskVector, apply
 from models.training import TrainConfig, evaluate, finetune, loss_fn
 from models.transformer import attention, forward, values
@@ -86,8 +86,8 @@ def multi_epoch(psi0, task, exp, seed) -> dict[str, Any]:
     rows = []
     pattern0 = _activation_pattern(theta0, X)
     for lr in exp["lrs"]:
-        traj = gd_trajectory(theta0, ro, X, y, lr, max(ks), loss)
-        gmax = max(norm(gradient(p, ro, X, y, loss)) for p in traj[:-1])
+        traj, grads = gd_trajectory_with_gradients(theta0, ro, X, y, lr, max(ks), loss)
+        gmax = max(norm(g) for g in grads)  # G: the largest gradient norm the run saw
         beta = max(
             hessian_norm(traj[j], ro, X, y, loss, iters=exp["power_iters"], seed=seed)
             for j in sorted({0, max(ks) // 2, max(ks)})
@@ -112,8 +112,9 @@ def multi_epoch(psi0, task, exp, seed) -> dict[str, Any]:
     return {"rows": rows, "grad_norm": norm(g0), "Hg_norm": hg}
 
 
-def _train_epochs(psi0, task, exp, seed, optimizer: str, loss: str) -> list[dict]:
-    """Minibatch training over ``sgd_epochs`` epochs of a fixed set; parameters at every epoch end."""
+def _train_epochs(psi0, task, exp, seed, optimizer: str, loss: str) -> tuple[list[dict], float]:
+    """Minibatch training over ``sgd_epochs`` epochs of a fixed set: the parameters at every epoch end,
+    and the cosine of the very first update with the negative minibatch gradient."""
     n, B = exp["n_train"], exp["sgd_batch"]
     data = task.sample_seeded(n, derive_seed("gradients-sgd", seed))
     X, y = data.X.to(psi0.dtype), data.y.to(psi0.dtype)
@@ -151,8 +152,7 @@ def _train_epochs(psi0, task, exp, seed, optimizer: str, loss: str) -> list[dict
                     )
                 )
         snaps.append({k: v.detach().clone() for k, v in params.items()})
-    snaps[0]["_first_step_cosine"] = torch.tensor(first_step)
-    return snaps
+    return snaps, first_step
 
 
 def dominance(psi0, task, exp, seed) -> dict[str, Any]:
@@ -165,23 +165,24 @@ def dominance(psi0, task, exp, seed) -> dict[str, Any]:
 
 
 def _dominance_one(psi0, task, exp, seed, opt: str, loss: str) -> dict[str, Any]:
-    if True:
-        snaps = _train_epochs(psi0, task, exp, seed, opt, loss)
-        first_cos = float(snaps[0].pop("_first_step_cosine"))
-        ups = [
-            torch.cat([(snaps[e + 1][k] - snaps[e][k]).reshape(-1) for k in snaps[0]])
-            for e in range(len(snaps) - 1)
-        ]
-        total = torch.cat([(snaps[-1][k] - snaps[0][k]).reshape(-1) for k in snaps[0]])
-        norms = np.array([float(u.norm()) for u in ups])
-        cos = lambda a, b: float(a @ b / (a.norm() * b.norm()).clamp_min(1e-300))  # noqa: E731
-        return {
-            "norm_share": (norms / norms.sum()).tolist(),
-            "cos_first_with_epoch": [cos(ups[0], u) for u in ups],
-            "cos_first_with_final": cos(ups[0], total),
-            "cos_matrix": [[cos(a, b) for b in ups] for a in ups],
-            "first_step_cosine_with_negative_gradient": first_cos,
-        }
+    snaps, first_cos = _train_epochs(psi0, task, exp, seed, opt, loss)
+    ups = [
+        torch.cat([(snaps[e + 1][k] - snaps[e][k]).reshape(-1) for k in snaps[0]])
+        for e in range(len(snaps) - 1)
+    ]
+    total = torch.cat([(snaps[-1][k] - snaps[0][k]).reshape(-1) for k in snaps[0]])
+    norms = np.array([float(u.norm()) for u in ups])
+
+    def cos(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float(a @ b / (a.norm() * b.norm()).clamp_min(1e-300))
+
+    return {
+        "norm_share": (norms / norms.sum()).tolist(),
+        "cos_first_with_epoch": [cos(ups[0], u) for u in ups],
+        "cos_first_with_final": cos(ups[0], total),
+        "cos_matrix": [[cos(a, b) for b in ups] for a in ups],
+        "first_step_cosine_with_negative_gradient": first_cos,
+    }
 
 
 def merging(setup, exp, seed) -> dict[str, Any]:

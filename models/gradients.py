@@ -103,12 +103,19 @@ def hessian_norm(
     )
 
 
+def gd_trajectory_with_gradients(
+    params: Mapping[str, torch.Tensor], readout, X, y, lr: float, steps: int, loss: str = "logistic"
+) -> tuple[list[Params], list[Params]]:
+    """θ^(0..steps) of full-batch GD with a constant step, and the gradients ∇L(θ^(0..steps−1)) it used."""
+    traj, grads = [{k: v.detach().clone() for k, v in params.items()}], []
+    for _ in range(steps):
+        grads.append(gradient(traj[-1], readout, X, y, loss))
+        traj.append({k: traj[-1][k] - lr * grads[-1][k] for k in grads[-1]})
+    return traj, grads
+
+
 def gd_trajectory(
     params: Mapping[str, torch.Tensor], readout, X, y, lr: float, steps: int, loss: str = "logistic"
 ) -> list[Params]:
     """θ^(0), ..., θ^(steps) of full-batch GD with a constant step (each step = one epoch)."""
-    traj = [{k: v.detach().clone() for k, v in params.items()}]
-    for _ in range(steps):
-        g = gradient(traj[-1], readout, X, y, loss)
-        traj.append({k: traj[-1][k] - lr * g[k] for k in g})
-    return traj
+    return gd_trajectory_with_gradients(params, readout, X, y, lr, steps, loss)[0]

@@ -92,8 +92,9 @@ def hidden(params: Params, X: torch.Tensor) -> torch.Tensor:
 
 
 def forward(params: Params, readout: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
-    """f(X; Ψ) for a batch X (n, P, d) -> (n,)."""
-    return (hidden(params, X) * readout).sum(-1).mean(-1)
+    """f(X; Ψ) for a batch X (n, P, d) -> (n,): ``forward_stacked`` with one model (one code path)."""
+    stacked = {k: v.unsqueeze(0) for k, v in params.items()}
+    return forward_stacked(stacked, readout.unsqueeze(0), X.unsqueeze(0))[0]
 
 
 def forward_stacked(
