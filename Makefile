@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 RESULTS := results
 PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory \
            task_pair_irrelevant_noisy task_pair_aligned_noisy task_pair_contradictory_noisy phase_diagram \
-           gradients
+           gradients ood ood_span low_rank pruning
 RECOMPUTE ?= false
 
 .DEFAULT_GOAL := help
@@ -50,7 +50,11 @@ reproduce: $(STAMP) ## Run every experiment preset into results/ and build resul
 docs-figures: ## Copy the main figures of results/ into docs/figures/ (the README's snapshots)
 	mkdir -p docs/figures
 	cp $(RESULTS)/figure1.png $(RESULTS)/figure1_noisy.png $(RESULTS)/phase_diagram/phase_diagram.png \
-	   $(RESULTS)/foundation/foundation.png $(RESULTS)/gradients/gradients.png docs/figures/
+	   $(RESULTS)/foundation/foundation.png $(RESULTS)/gradients/gradients.png \
+	   $(RESULTS)/low_rank/low_rank.png $(RESULTS)/pruning/pruning.png docs/figures/
+	cp $(RESULTS)/ood/ood.png docs/figures/ood.png
+	cp $(RESULTS)/ood_span/ood.png docs/figures/ood_span.png
+	cp $(RESULTS)/ood_span/ood_gamma_map.png docs/figures/ood_gamma_map.png
 
 report: $(STAMP) ## Rebuild results/REPORT.md from the existing metrics.json files
 	$(BIN)/python -m experiments.report --results $(RESULTS)

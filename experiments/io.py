@@ -13,6 +13,8 @@ from synthetic.files import atomic_write
 
 def _clean(obj: Any) -> Any:
     """JSON-safe copy: NaN/inf become null (json.dump would otherwise write invalid JSON)."""
+    if type(obj).__module__ == "numpy" and hasattr(obj, "item") and getattr(obj, "ndim", 1) == 0:
+        obj = obj.item()  # numpy scalars (bool_, float64, int64) as Python values
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):

@@ -214,6 +214,148 @@ def gradients_section(m: dict, rel: str) -> list[str]:
     return [*lines, ""]
 
 
+def _ah(row: dict) -> str:
+    """accuracy % / mean hinge, mean ± std over seeds."""
+    return (
+        f"{100 * row['acc']['mean']:.1f} ± {100 * row['acc']['std']:.1f}% / "
+        f"{row['hinge']['mean']:.3f} ± {row['hinge']['std']:.3f}"
+    )
+
+
+def ood_section(m: dict, rel: str) -> list[str]:
+    t2, reg = m["table2"], m["region"]
+    g, gh = m["gamma"], m["gamma_hat"]
+    tgt = m["target"]
+    norm = (
+        f" (given γ = ({tgt['gamma_input'][0]:g}, {tgt['gamma_input'][1]:g}), Σγ² + κ² = {tgt['norm2_input']:.3f}, "
+        f"divided by {1 / tgt['scale']:.4f})"
+        if abs(tgt["scale"] - 1) > 1e-9
+        else ""
+    )
+    cols = ["finetuned", "psi_T1", "psi_T2", "best_single", "best"]
+    names = {
+        "finetuned": "fine-tuning on T'",
+        "psi_T1": "Ψ*_T1",
+        "psi_T2": "Ψ*_T2",
+        "best_single": "best single scaled vector",
+        "best": "searching (λ1, λ2)",
+    }
+    cols = [k for k in cols if k in t2]
+
+    def lam(k):
+        r = t2[k]
+        return "N/A" if k == "finetuned" else f"({r['lambda1']:.1f}, {r['lambda2']:.1f})"
+
+    lit, shp, ctl = reg["literal"], reg["shape"], reg["half_planes"]
+    lines = [
+        f"## Theorem 3: out-of-domain target, {m['label']} (`ood`)",
+        "",
+        f"γ = ({g[0]:.3f}, {g[1]:.3f}), κ = {m['kappa']:.3f}{norm}.",
+        "",
+        f"![ood]({rel}/ood.png)",
+        "",
+        "**Table 2 analogue** (T' test accuracy / mean hinge, mean ± std over seeds; points chosen on a separate "
+        "validation split):",
+        "",
+        "| | " + " | ".join(names[k] for k in cols) + " |",
+        "|---|" + "---|" * len(cols),
+        "| (λ1, λ2) | " + " | ".join(lam(k) for k in cols) + " |",
+        "| T' | " + " | ".join(_ah(t2[k]) for k in cols) + " |",
+        "",
+        f"* γ̂ (output-cosine estimator, output = {m['gamma_hat_output']}): ({gh[0]['mean']:.3f} ± {gh[0]['std']:.3f}, "
+        f"{gh[1]['mean']:.3f} ± {gh[1]['std']:.3f}); with hidden activations: "
+        f"({m['gamma_hat_by_output']['hidden'][0]['mean']:.3f}, {m['gamma_hat_by_output']['hidden'][1]['mean']:.3f}); "
+        f"task-vector cosines ({m['task_vector_cosine'][0]['mean']:.3f}, {m['task_vector_cosine'][1]['mean']:.3f}); "
+        f"true γ ({g[0]:.3f}, {g[1]:.3f}).",
+        f"* Measured region {{mean test hinge ≤ ε}}: {100 * reg['measured_fraction']:.1f}% of the grid. Theorem 3 literal "
+        f"(β̂ = {lit['beta']:.4f}, best c = {lit['c']}): IoU {lit['iou']:.2f}. Fitted shape (t = {shp['threshold']:.2f}, "
+        f"box {shp['box']:.1f}): IoU {shp['iou']:.2f}. Controls: value half-plane alone {ctl['value_only']['iou']:.2f} "
+        f"(t = {ctl['value_only']['threshold']:.2f}), attention half-plane alone {ctl['attention_only']['iou']:.2f}.",
+    ]
+    sweep = m.get("kappa_sweep") or []
+    if sweep:
+        lines += [
+            "",
+            "κ sweep (γ(κ) = √(1 − κ²) γ/‖γ‖; best on a coarser grid, accuracy / hinge):",
+            "",
+            "| κ | " + " | ".join(f"{r['kappa']:.1f}" for r in sweep) + " |",
+            "|---|" + "---|" * len(sweep),
+            "| best (λ1, λ2) | "
+            + " | ".join(
+                f"{100 * r['best']['acc']['mean']:.0f}% / {r['best']['hinge']['mean']:.3f}"
+                for r in sweep
+            )
+            + " |",
+            "| best single | "
+            + " | ".join(
+                f"{100 * r['best_single']['acc']['mean']:.0f}% / {r['best_single']['hinge']['mean']:.3f}"
+                if "best_single" in r
+                else "–"
+                for r in sweep
+            )
+            + " |",
+        ]
+    if m.get("gamma_map"):
+        lines += ["", f"![γ map]({rel}/ood_gamma_map.png)"]
+    return [*lines, ""]
+
+
+def _edit_table(m: dict, keys: list, key_label: str, variants: dict[str, str]) -> list[str]:
+    from experiments.edits import EDIT_LABELS, EDITS
+
+    lines = [
+        f"| {key_label} | " + " | ".join(EDIT_LABELS[e] for e in EDITS) + " |",
+        "|---|" + "---|" * len(EDITS),
+        "| full | "
+        + " | ".join(
+            f"{m['full'][e]['hinge']:.3f}{'' if m['full'][e]['success'] else ' ✗'}" for e in EDITS
+        )
+        + " |",
+    ]
+    for variant, label in variants.items():
+        for k in keys:
+            r = m["results"][variant][str(k)]
+            lines.append(
+                f"| {label} {k} | "
+                + " | ".join(f"{r[e]['hinge']:.3f}{'' if r[e]['success'] else ' ✗'}" for e in EDITS)
+                + " |"
+            )
+    return lines
+
+
+def low_rank_section(m: dict, rel: str) -> list[str]:
+    lines = [
+        "## Corollary 1: low-rank task vectors (`low_rank`)",
+        "",
+        f"![low rank]({rel}/low_rank.png)",
+        "",
+        "Mean hinge of each edit (addition: the worse task; negation: the kept T1; ✗: the edit's success criterion "
+        "fails), λ re-chosen for every rank; ΔW and ΔV both truncated:",
+        "",
+        *_edit_table(m, m["ranks"], "rank", {"both": "rank"}),
+        "",
+        f"Smallest rank keeping every edit that succeeds at full rank: {m['smallest_rank_keeping_all']}.",
+    ]
+    return [*lines, ""]
+
+
+def pruning_section(m: dict, rel: str) -> list[str]:
+    g = m["groups"]["T1"]
+    lines = [
+        "## Corollary 2: pruned task vectors (`pruning`)",
+        "",
+        f"![pruning]({rel}/pruning.png)",
+        "",
+        f"Row norms of ΔV (Ψ*_T1, all seeds): 2-means split at {g['threshold']:.4f}, large group "
+        f"{100 * g['large_fraction']:.0f}% of the rows, median ratio small/large {g['ratio']:.2f}.",
+        "",
+        "Mean hinge of each edit with ΔV pruned (λ re-chosen; ✗: the edit fails):",
+        "",
+        *_edit_table(m, m["keep"], "kept", {"rows": "rows", "magnitude": "magnitude"}),
+    ]
+    return [*lines, ""]
+
+
 def build_report(results: Path) -> str:
     found = sorted(results.glob("*/metrics.json"))
     metrics = [(p.parent.name, json.loads(p.read_text())) for p in found]
@@ -236,6 +378,15 @@ def build_report(results: Path) -> str:
     for folder, m in metrics:
         if m.get("experiment") == "phase_diagram":
             lines += phase_section(m, folder)
+    for folder, m in metrics:
+        if m.get("experiment") == "ood":
+            lines += ood_section(m, folder)
+    for folder, m in metrics:
+        if m.get("experiment") == "low_rank":
+            lines += low_rank_section(m, folder)
+    for folder, m in metrics:
+        if m.get("experiment") == "pruning":
+            lines += pruning_section(m, folder)
     for folder, m in metrics:
         if m.get("experiment") == "gradients":
             lines += gradients_section(m, folder)
