@@ -166,9 +166,11 @@ def gamma_map_figure(m: dict):
     ax.scatter(
         np.maximum(single[feas], floor),
         np.maximum(best[feas], floor),
-        c="#1f77b4",
-        s=18,
-        label="Thm 3 feasible",
+        facecolors="none",
+        edgecolors="#1f77b4",
+        s=60,
+        zorder=3,
+        label=f"Thm 3 feasible ({int(feas.sum())} γ)",
     )
     ax.scatter(
         np.maximum(single[~feas], floor),
@@ -176,7 +178,15 @@ def gamma_map_figure(m: dict):
         c="#d62728",
         marker="x",
         s=22,
-        label="Thm 3 infeasible (c → 0)",
+        label=f"Thm 3 infeasible, c → 0 ({int((~feas).sum())} γ)",
+    )
+    both0 = int(((best <= floor) & (single <= floor)).sum())
+    ax.annotate(
+        f"{both0} γ solved by both (hinge ≤ {floor:g})",
+        (floor, floor),
+        xytext=(6, 8),
+        textcoords="offset points",
+        fontsize=7,
     )
     lo, hi = floor, max(1.5, single.max(), best.max())
     ax.plot([lo, hi], [lo, hi], color="0.4", lw=0.8)
