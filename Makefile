@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 RESULTS := results
 PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory \
            task_pair_irrelevant_noisy task_pair_aligned_noisy task_pair_contradictory_noisy phase_diagram \
-           gradients ood ood_span low_rank pruning
+           gradients ood ood_span low_rank pruning cdigits_pair cdigits_ood cdigits_compress
 RECOMPUTE ?= false
 
 .DEFAULT_GOAL := help
@@ -55,6 +55,8 @@ docs-figures: ## Copy the main figures of results/ into docs/figures/ (the READM
 	cp $(RESULTS)/ood/ood.png docs/figures/ood.png
 	cp $(RESULTS)/ood_span/ood.png docs/figures/ood_span.png
 	cp $(RESULTS)/ood_span/ood_gamma_map.png docs/figures/ood_gamma_map.png
+	cp $(RESULTS)/cdigits_pair/cdigits_pair.png $(RESULTS)/cdigits_ood/cdigits_ood.png \
+	   $(RESULTS)/cdigits_compress/cdigits_compress.png docs/figures/
 
 report: $(STAMP) ## Rebuild results/REPORT.md from the existing metrics.json files
 	$(BIN)/python -m experiments.report --results $(RESULTS)

@@ -6,6 +6,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from experiments.cdigits_config import (
+    validate_cdigits_compress,
+    validate_cdigits_ood,
+    validate_cdigits_pair,
+)
 from experiments.config import Setup, build_setup, check_eval, seeds_of, to_container
 from synthetic.checks import ConfigError, check_choice, check_float, check_int, check_room, fail
 
@@ -249,4 +254,7 @@ VALIDATORS = {
     "ood": validate_ood,
     "low_rank": validate_low_rank,
     "pruning": validate_pruning,
+    "cdigits_pair": validate_cdigits_pair,
+    "cdigits_ood": validate_cdigits_ood,
+    "cdigits_compress": validate_cdigits_compress,
 }
