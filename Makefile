@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 RESULTS := results
 PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory \
            task_pair_irrelevant_noisy task_pair_aligned_noisy task_pair_contradictory_noisy phase_diagram \
-           gradients ood ood_span low_rank pruning cdigits_pair cdigits_ood cdigits_compress
+           gradients ood ood_span low_rank pruning cdigits_pair cdigits_ood cdigits_compress lm_unlearning
 RECOMPUTE ?= false
 
 .DEFAULT_GOAL := help
@@ -56,7 +56,7 @@ docs-figures: ## Copy the main figures of results/ into docs/figures/ (the READM
 	cp $(RESULTS)/ood_span/ood.png docs/figures/ood_span.png
 	cp $(RESULTS)/ood_span/ood_gamma_map.png docs/figures/ood_gamma_map.png
 	cp $(RESULTS)/cdigits_pair/cdigits_pair.png $(RESULTS)/cdigits_ood/cdigits_ood.png \
-	   $(RESULTS)/cdigits_compress/cdigits_compress.png docs/figures/
+	   $(RESULTS)/cdigits_compress/cdigits_compress.png $(RESULTS)/lm_unlearning/lm_unlearning.png docs/figures/
 
 report: $(STAMP) ## Rebuild results/REPORT.md from the existing metrics.json files
 	$(BIN)/python -m experiments.report --results $(RESULTS)

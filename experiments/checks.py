@@ -12,6 +12,7 @@ from experiments.cdigits_config import (
     validate_cdigits_pair,
 )
 from experiments.config import Setup, build_setup, check_eval, seeds_of, to_container
+from experiments.lm_config import validate_lm_unlearning
 from synthetic.checks import ConfigError, check_choice, check_float, check_int, check_room, fail
 
 
@@ -257,4 +258,5 @@ VALIDATORS = {
     "cdigits_pair": validate_cdigits_pair,
     "cdigits_ood": validate_cdigits_ood,
     "cdigits_compress": validate_cdigits_compress,
+    "lm_unlearning": validate_lm_unlearning,
 }

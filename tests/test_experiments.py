@@ -32,6 +32,9 @@ def test_every_experiment_config_composes_and_validates(name):
     if name.startswith("cdigits"):  # real-image experiments: a ViT, at least 3 seeds (the floor)
         assert setup.vit.image_size == 8 and len(setup.seeds) >= 3
         return
+    if name == "lm_unlearning":  # language model: at least 3 seeds (the floor)
+        assert setup.model.arch == "gpt2" and len(setup.seeds) >= 3
+        return
     assert setup.model.d == setup.d == 32
     assert cfg.experiment.get("n_seeds", 0) >= 5  # at least 5 seeds by default
 

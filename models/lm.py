@@ -1,0 +1,315 @@
+"""A small decoder-only language model built with ``transformers`` (GPT-2 or Phi architecture, random
+init, nothing downloaded), its byte-level BPE tokenizer (``tokenizers``), training, LoRA (``peft``),
+task vectors over its parameters, greedy continuations and per-token loss.
+
+A real checkpoint is loaded from a local directory with ``from_pretrained(..., local_files_only=True)``
+(model and tokenizer); everything downstream is the same code path.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from models.lm_config import LMConfig, LMTrainConfig
+from models.task_vectors import TaskVector
+from synthetic.runtime import generator
+
+log = logging.getLogger(__name__)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the network
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
+# ----------------------------------------------------------------------------- tokenizer and model
+def train_tokenizer(texts: Sequence[str], vocab_size: int):
+    """A byte-level BPE tokenizer trained on ``texts``, wrapped as a transformers fast tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>"
+    )
+
+
+def new_model(cfg: LMConfig, vocab_size: int):
+    """A randomly initialised causal LM of ``cfg.arch`` (seeded)."""
+    from transformers import GPT2Config, GPT2LMHeadModel, PhiConfig, PhiForCausalLM
+
+    torch.manual_seed(cfg.seed)
+    if cfg.arch == "gpt2":
+        conf = GPT2Config(
+            vocab_size=vocab_size,
+            n_positions=cfg.n_positions,
+            n_embd=cfg.n_embd,
+            n_layer=cfg.n_layer,
+            n_head=cfg.n_head,
+            bos_token_id=0,
+            eos_token_id=0,
+            pad_token_id=0,
+        )
+        return GPT2LMHeadModel(conf)
+    conf = PhiConfig(
+        vocab_size=vocab_size,
+        hidden_size=cfg.n_embd,
+        intermediate_size=4 * cfg.n_embd,
+        num_hidden_layers=cfg.n_layer,
+        num_attention_heads=cfg.n_head,
+        max_position_embeddings=cfg.n_positions,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+    )
+    return PhiForCausalLM(conf)
+
+
+def load_local(path: str | os.PathLike):
+    """Model and tokenizer from a local directory, never from the network."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True)
+    tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return model, tok
+
+
+def hidden_size(model) -> int:
+    c = model.config
+    return int(getattr(c, "n_embd", None) or c.hidden_size)
+
+
+# ----------------------------------------------------------------------------- training
+def windows(ids: torch.Tensor, n: int, length: int, g: torch.Generator) -> torch.Tensor:
+    """n random windows of ``length`` tokens from a 1-D token stream."""
+    if len(ids) <= length:
+        raise ValueError(f"the text has {len(ids)} tokens, fewer than one window of {length + 1}")
+    start = torch.randint(0, len(ids) - length, (n,), generator=g)
+    return torch.stack([ids[s : s + length] for s in start.tolist()])
+
+
+def train(
+    model, ids: torch.Tensor, cfg: LMTrainConfig, *, progress: bool = False, desc: str = "training"
+):
+    """AdamW on next-token cross-entropy over random windows of ``ids``; returns the loss per step."""
+    dev = next(model.parameters()).device
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    g = generator(cfg.seed, "cpu")
+    model.train()
+    losses = []
+    for _ in tqdm(range(cfg.steps), desc=desc, disable=not progress, leave=False):
+        x = windows(ids, cfg.batch_size, cfg.seq_len, g).to(dev)
+        out = model(input_ids=x, labels=x)
+        opt.zero_grad(set_to_none=True)
+        out.loss.backward()
+        opt.step()
+        losses.append(float(out.loss.detach()))
+    model.eval()
+    return losses
+
+
+def lora_finetune(
+    model,
+    ids: torch.Tensor,
+    cfg: LMTrainConfig,
+    rank: int,
+    alpha: float,
+    targets,
+    *,
+    progress=False,
+):
+    """LoRA fine-tuning (peft); returns (peft model, losses). The base model is deep-copied first."""
+    from peft import LoraConfig, get_peft_model
+
+    base = copy.deepcopy(model)
+    conf = LoraConfig(
+        fan_in_fan_out=getattr(model.config, "model_type", "") == "gpt2",  # GPT-2's Conv1D stores Wᵀ
+        r=rank,
+        lora_alpha=alpha,
+        target_modules=targets,
+        lora_dropout=0.0,
+        bias="none",
+        init_lora_weights=True,
+    )
+    torch.manual_seed(cfg.seed)
+    peft_model = get_peft_model(base, conf)
+    losses = train(peft_model, ids, cfg, progress=progress, desc="LoRA fine-tuning")
+    return peft_model, losses
+
+
+def lora_task_vector(peft_model, base_model) -> TaskVector:
+    """ΔΨ of a LoRA model: merge the low-rank updates and subtract the base weights (every parameter)."""
+    merged = copy.deepcopy(peft_model).merge_and_unload()
+    return task_vector(base_model, merged)
+
+
+# ----------------------------------------------------------------------------- task vectors
+def params_of(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach() for k, v in model.named_parameters()}
+
+
+def task_vector(base, finetuned) -> TaskVector:
+    a, b = params_of(base), params_of(finetuned)
+    if set(a) != set(b):
+        raise KeyError(f"parameter names differ: {sorted(set(a) ^ set(b))[:5]}")
+    return TaskVector({k: b[k] - a[k] for k in a})
+
+
+@torch.no_grad()
+def edited(base, terms: Sequence[tuple[float, Mapping[str, torch.Tensor]]]):
+    """A copy of ``base`` with Σ λ τ added to its parameters (``base`` itself is left untouched)."""
+    model = copy.deepcopy(base)
+    named = dict(model.named_parameters())
+    for lam, tv in terms:
+        for k, v in tv.items():
+            named[k].add_(float(lam) * v.to(named[k]))
+    return model
+
+
+# ----------------------------------------------------------------------------- evaluation
+@torch.no_grad()
+def token_loss(model, ids: torch.Tensor, length: int, n: int, seed: int) -> float:
+    """Mean next-token cross-entropy over n seeded windows of ``ids``."""
+    dev = next(model.parameters()).device
+    x = windows(ids, n, length, generator(seed, "cpu")).to(dev)
+    return float(model(input_ids=x, labels=x).loss)
+
+
+@torch.no_grad()
+def continuations(model, prompts: torch.Tensor, new_tokens: int, eos_id: int) -> torch.Tensor:
+    """Greedy continuations (n, new_tokens) of equal-length prompts (n, k)."""
+    dev = next(model.parameters()).device
+    out = model.generate(
+        input_ids=prompts.to(dev),
+        attention_mask=torch.ones_like(prompts, device=dev),
+        max_new_tokens=new_tokens,
+        min_new_tokens=new_tokens,
+        do_sample=False,
+        pad_token_id=eos_id,
+    )
+    return out[:, prompts.shape[1] :].cpu()
+
+
+def rouge_l(predictions: Sequence[str], references: Sequence[str]) -> list[float]:
+    """Rouge-L F-measure of every (prediction, reference) pair (the ``rouge-score`` package)."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    return [
+        scorer.score(r, p)["rougeL"].fmeasure for p, r in zip(predictions, references, strict=True)
+    ]
+
+
+@torch.no_grad()
+def output_cosine(m1, m2, x: torch.Tensor, base=None) -> float:
+    """Mean over positions of cos(logits of m1, logits of m2) on token windows x (n, L); with ``base``,
+    of the logit *changes* relative to ``base``."""
+    dev = next(m1.parameters()).device
+    x = x.to(dev)
+    z1, z2 = m1(input_ids=x).logits.double(), m2(input_ids=x).logits.double()
+    if base is not None:
+        z0 = base(input_ids=x).logits.double()
+        z1, z2 = z1 - z0, z2 - z0
+    return float(torch.nn.functional.cosine_similarity(z1, z2, dim=-1).mean())
+
+
+# ----------------------------------------------------------------------------- cache (directories)
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class LMCache:
+    """Checkpoints (``save_pretrained`` directories: safetensors, never pickle) by content key.
+
+    A directory is written under a temporary name and renamed into place, with ``meta.json`` holding
+    the key and the SHA-256 of every file; a directory that fails the check is recomputed.
+    """
+
+    def __init__(self, root: str | None) -> None:
+        self.root = Path(root) / "lm" if root is not None else None
+        self.trained = 0
+        self.hits = 0
+
+    @staticmethod
+    def key(payload: dict) -> str:
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+    def path(self, key: str) -> Path:
+        assert self.root is not None
+        return self.root / key[:2] / key
+
+    def load(self, key: str):
+        if self.root is None or not self.path(key).is_dir():
+            return None
+        p = self.path(key)
+        try:
+            meta = json.loads((p / "meta.json").read_text())
+            if meta.get("key") != key:
+                raise ValueError("wrong key")
+            for name, digest in meta["files"].items():
+                if _file_digest(p / name) != digest:
+                    raise ValueError(f"checksum mismatch in {name}")
+            model, tok = load_local(p)
+        except Exception as err:
+            log.warning(
+                "LM cache entry %s is unusable (%s: %s); recomputing", p, type(err).__name__, err
+            )
+            return None
+        self.hits += 1
+        return model, tok, meta.get("info", {})
+
+    def store(self, key: str, model, tok, info: dict) -> None:
+        self.trained += 1
+        if self.root is None:
+            return
+        final = self.path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+        try:
+            model.save_pretrained(tmp)
+            tok.save_pretrained(tmp)
+            files = {f.name: _file_digest(f) for f in sorted(tmp.iterdir()) if f.is_file()}
+            (tmp / "meta.json").write_text(json.dumps({"key": key, "files": files, "info": info}))
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    def get(self, key: str, make):
+        hit = self.load(key)
+        if hit is not None:
+            return hit
+        model, tok, info = make()
+        self.store(key, model, tok, info)
+        return model, tok, info
+
+
+def configs_payload(*objs) -> list:
+    return [asdict(o) if hasattr(o, "__dataclass_fields__") else o for o in objs]

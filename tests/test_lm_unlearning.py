@@ -1,0 +1,169 @@
+"""LM unlearning: corpus generator, LoRA task vectors, edits, Rouge-L, local checkpoints, config checks."""
+
+import json
+
+import pytest
+import torch
+from hydra import compose, initialize
+from hydra.core.global_hydra import GlobalHydra
+
+import models.lm as lm
+from experiments import lm_unlearning
+from models.lm_config import LMConfig, LMTrainConfig
+from synthetic import ConfigError
+from synthetic.books import generate, shared_entity_fraction
+
+
+def _compose(overrides=()):
+    GlobalHydra.instance().clear()
+    with initialize(version_base="1.3", config_path="../conf"):
+        return compose("config", overrides=["experiment=lm_unlearning", *overrides])
+
+
+TINY_MODEL = LMConfig(n_embd=16, n_layer=1, n_head=2, n_positions=32, vocab_size=300)
+
+
+def _tiny():
+    corpus = generate(0, sentences=40, background_sentences=40)
+    tok = lm.train_tokenizer([corpus.background, *corpus.books.values()], 300)
+    return lm.new_model(TINY_MODEL, len(tok)), tok, corpus
+
+
+# ----------------------------------------------------------------------------- corpus
+def test_corpus_is_deterministic_per_seed():
+    a, b, c = generate(3, sentences=50), generate(3, sentences=50), generate(4, sentences=50)
+    assert a.books == b.books and a.background == b.background
+    assert a.books["A"] != c.books["A"]
+
+
+@pytest.mark.parametrize("overlap", [0.0, 0.5, 1.0])
+def test_overlap_sets_the_shared_entity_fraction(overlap):
+    corpus = generate(0, sentences=50, overlap=overlap)
+    casts = corpus.casts
+    assert shared_entity_fraction(casts["A"], casts["B"]) == pytest.approx(overlap, abs=0.07)
+    assert shared_entity_fraction(casts["A"], casts["C"]) == 0.0
+    # the shared entities really occur in book B
+    shared = casts["A"].entities() & casts["B"].entities()
+    assert all(e in corpus.books["B"] for e in list(shared)[:5])
+
+
+def test_background_holds_no_named_entity():
+    corpus = generate(1, sentences=50, background_sentences=200)
+    for cast in corpus.casts.values():
+        assert not any(name in corpus.background for name in cast.characters + cast.places)
+
+
+# ----------------------------------------------------------------------------- model pieces
+def test_rouge_l_of_a_text_with_itself_is_one():
+    text = "Nobody at Corlan Hall believed Arbel Torwen when she said so."
+    assert lm.rouge_l([text], [text]) == [1.0]
+    assert lm.rouge_l(["completely different words"], [text])[0] < 0.2
+
+
+def test_lora_task_vector_is_the_product_of_its_factors_times_the_scaling():
+    model, tok, corpus = _tiny()
+    ids = torch.tensor(tok(corpus.books["A"])["input_ids"])
+    peft_model, _ = lm.lora_finetune(
+        model, ids, LMTrainConfig(steps=3, batch_size=4, seq_len=16, lr=1e-2), 4, 8.0, None
+    )
+    tv = lm.lora_task_vector(peft_model, model)
+    changed = {k for k, v in tv.items() if v.abs().max() > 0}
+    assert changed and all("c_attn.weight" in k for k in changed)
+    for name, module in peft_model.named_modules():
+        if hasattr(module, "lora_A") and "default" in module.lora_A:
+            A, B = module.lora_A["default"].weight, module.lora_B["default"].weight
+            delta = (B @ A) * module.scaling["default"]
+            key = name.replace("base_model.model.", "") + ".weight"
+            expected = (
+                delta.T if module.fan_in_fan_out else delta
+            )  # GPT-2's Conv1D stores W transposed
+            assert torch.allclose(tv[key], expected, atol=1e-6)
+            assert torch.linalg.matrix_rank(tv[key]) <= 4
+
+
+def test_editing_leaves_the_base_model_untouched():
+    model, _, _ = _tiny()
+    before = {k: v.clone() for k, v in lm.params_of(model).items()}
+    tv = {k: torch.ones_like(v) for k, v in before.items()}
+    out = lm.edited(model, [(-1.0, tv)])
+    assert all(torch.equal(lm.params_of(model)[k], before[k]) for k in before)
+    assert all(torch.allclose(lm.params_of(out)[k], before[k] - 1) for k in before)
+
+
+def test_local_checkpoint_loads_and_runs_the_experiment(tmp_path):
+    model, tok, _ = _tiny()
+    ckpt = tmp_path / "ckpt"
+    model.save_pretrained(ckpt)
+    tok.save_pretrained(ckpt)
+    loaded, tok2 = lm.load_local(ckpt)
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(lm.params_of(model).values(), lm.params_of(loaded).values(), strict=True)
+    )
+    assert tok2("Arbel")["input_ids"] == tok("Arbel")["input_ids"]
+    cfg = _compose([f"model.pretrained={ckpt}", *TINY_RUN, f"cache_dir={tmp_path / 'cache'}"])
+    m = lm_unlearning.run(cfg, tmp_path / "out")
+    assert set(m["rouge"]["full"]) == {"A", "B", "C"}
+
+
+# ----------------------------------------------------------------------------- config checks
+@pytest.mark.parametrize(
+    ("overrides", "pattern"),
+    [
+        (
+            ["data.books=[/nonexistent/a.txt,/nonexistent/b.txt,/nonexistent/c.txt]"],
+            r"^data\.books\[0\]='/nonexistent/a\.txt' is invalid: is not a readable file$",
+        ),
+        (
+            ["experiment.lambdas=[]"],
+            r"^experiment\.lambdas=\[\] is invalid: must be a non-empty list",
+        ),
+        (
+            ["train.lora.rank=200"],
+            r"^train\.lora\.rank=200 is invalid: must be <= model\.n_embd=96",
+        ),
+        (["model.pretrained=/nonexistent"], r"^model\.pretrained='/nonexistent' is invalid"),
+        (["data.overlap=1.5"], r"^data\.overlap=1\.5 is invalid: must be in \[0, 1\]$"),
+    ],
+)
+def test_bad_lm_overrides_fail_before_any_work(overrides, pattern, tmp_path):
+    with pytest.raises(ConfigError, match=pattern) as err:
+        lm_unlearning.run(_compose(overrides), tmp_path / "out")
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+# ----------------------------------------------------------------------------- tiny run
+TINY_RUN = [
+    "experiment.n_seeds=1",
+    "experiment.lambdas=[0.0,-1.0]",
+    "experiment.n_prompts=2",
+    "experiment.prompt_tokens=8",
+    "experiment.continuation_tokens=8",
+    "data.sentences=60",
+    "data.background_sentences=60",
+    "model.n_embd=16",
+    "model.n_layer=1",
+    "model.n_head=2",
+    "model.n_positions=32",
+    "model.vocab_size=300",
+    "train.pretrain.steps=3",
+    "train.pretrain.seq_len=16",
+    "train.finetune.steps=2",
+    "train.finetune.seq_len=16",
+    "train.lora.rank=2",
+]
+
+
+def test_lm_unlearning_tiny_run(tmp_path):
+    cfg = _compose([*TINY_RUN, f"cache_dir={tmp_path / 'cache'}"])
+    m = lm_unlearning.run(cfg, tmp_path / "a")
+    on_disk = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert on_disk["lambdas"] == [0.0, -1.0]
+    for kind in ("full", "lora"):
+        assert set(on_disk["drop_percent"][kind]) == {"A", "B", "C"}
+    assert m["models_trained"] == 1 + 4  # Ψ0′, A full, A LoRA, B, C
+    assert (tmp_path / "a" / "lm_unlearning.png").stat().st_size > 1000
+    again = lm_unlearning.run(cfg, tmp_path / "b")
+    assert again["models_trained"] == 0
+    assert again["rouge"] == m["rouge"]
