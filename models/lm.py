@@ -144,7 +144,8 @@ def lora_finetune(
 
     base = copy.deepcopy(model)
     conf = LoraConfig(
-        fan_in_fan_out=getattr(model.config, "model_type", "") == "gpt2",  # GPT-2's Conv1D stores Wᵀ
+        fan_in_fan_out=getattr(model.config, "model_type", "")
+        == "gpt2",  # GPT-2's Conv1D stores Wᵀ
         r=rank,
         lora_alpha=alpha,
         target_modules=targets,
@@ -214,6 +215,8 @@ def continuations(model, prompts: torch.Tensor, new_tokens: int, eos_id: int) ->
 def rouge_l(predictions: Sequence[str], references: Sequence[str]) -> list[float]:
     """Rouge-L F-measure of every (prediction, reference) pair (the ``rouge-score`` package)."""
     from rouge_score import rouge_scorer
+
+    logging.getLogger("absl").setLevel(logging.WARNING)  # rouge-score logs every scorer it builds
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
     return [
