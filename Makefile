@@ -10,7 +10,7 @@ PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradic
 RECOMPUTE ?= false
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast lint format bench reproduce docs-figures report clean
+.PHONY: help venv test test-fast lint format bench reproduce docs-figures report clean sweep-cores sweep-local
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -57,6 +57,15 @@ docs-figures: ## Copy the main figures of results/ into docs/figures/ (the READM
 	cp $(RESULTS)/ood_span/ood_gamma_map.png docs/figures/ood_gamma_map.png
 	cp $(RESULTS)/cdigits_pair/cdigits_pair.png $(RESULTS)/cdigits_ood/cdigits_ood.png \
 	   $(RESULTS)/cdigits_compress/cdigits_compress.png $(RESULTS)/lm_unlearning/lm_unlearning.png docs/figures/
+
+TINY_SWEEP := -m experiment=task_pair_irrelevant data.alpha=0.0,0.5 experiment.n_seeds=2 data.n_test=256 \
+              train.n_val=128 eval.lam_step=0.5 progress=false
+
+sweep-cores: $(STAMP) ## A tiny 2-job sweep on all cores (joblib launcher) into multirun/task_pair
+	$(BIN)/python -m experiments.run $(TINY_SWEEP) hydra/launcher=cores
+
+sweep-local: $(STAMP) ## The same sweep through submitit on this machine (the SLURM code path)
+	$(BIN)/python -m experiments.run $(TINY_SWEEP) hydra/launcher=local
 
 report: $(STAMP) ## Rebuild results/REPORT.md from the existing metrics.json files
 	$(BIN)/python -m experiments.report --results $(RESULTS)

@@ -24,7 +24,7 @@ from experiments.cdigits_common import build_world, task_vector
 from experiments.cdigits_config import pair_tasks
 from experiments.cdigits_config import validate_cdigits_compress as validate
 from experiments.config import lambda_grid, to_container
-from experiments.io import atomic_write_json, save_figure
+from experiments.io import save_figure, write_metrics
 from experiments.task_pair import table1
 from models.task_vectors import TaskVector, prune_magnitude
 from models.vit import evaluate, evaluate_grid
@@ -198,7 +198,6 @@ def run(
     metrics["one_line"] = (
         f"{len(ranks)} ranks, {len(keep)} kept fractions; {metrics['wall_seconds']:.1f}s"
     )
-    atomic_write_json(out_dir / "metrics.json", metrics)
 
     from plots.cdigits import compress_figure
     from plots.style import plt
@@ -206,4 +205,5 @@ def run(
     fig = compress_figure(metrics)
     save_figure(fig, out_dir, "cdigits_compress")
     plt.close(fig)
+    write_metrics(out_dir, metrics)  # last: its presence marks the job as finished
     return metrics

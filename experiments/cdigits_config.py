@@ -137,6 +137,9 @@ def validate_cdigits_ood(cfg: Any) -> CSetup:
     exp = to_container(cfg)["experiment"]
     for key in ("t1", "t2", "target"):
         rates(f"experiment.{key}", exp.get(key))
+    check_float(
+        "experiment.high_accuracy", exp.get("high_accuracy"), low=0.0, high=1.0, low_open=True
+    )
     from experiments.checks import lambda_axis
 
     lambda_axis(exp)

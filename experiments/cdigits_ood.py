@@ -28,7 +28,7 @@ from experiments.cdigits_config import validate_cdigits_ood as validate
 from experiments.checks import lambda_axis
 from experiments.common import mean_std
 from experiments.config import to_container
-from experiments.io import atomic_write_json, save_figure
+from experiments.io import save_figure, write_metrics
 from experiments.ood import select
 from models.vit import evaluate_grid
 from synthetic.cdigits import ColourTask
@@ -205,7 +205,6 @@ def run(
         f"T' best ({best['lambda1']:.1f}, {best['lambda2']:.1f}) {100 * bb:.1f}% vs Ψ*_T1 {100 * b1:.1f}%, "
         f"Ψ*_T2 {100 * b2:.1f}%; γ̂ = ({g[0]:.2f}, {g[1]:.2f}); {metrics['wall_seconds']:.1f}s"
     )
-    atomic_write_json(out_dir / "metrics.json", metrics)
 
     from plots.cdigits import ood_figure
     from plots.style import plt
@@ -213,4 +212,5 @@ def run(
     fig = ood_figure(metrics)
     save_figure(fig, out_dir, "cdigits_ood")
     plt.close(fig)
+    write_metrics(out_dir, metrics)  # last: its presence marks the job as finished
     return metrics

@@ -24,7 +24,7 @@ from experiments.cdigits_config import pair_tasks
 from experiments.cdigits_config import validate_cdigits_pair as validate
 from experiments.common import mean_std
 from experiments.config import lambda_grid, to_container
-from experiments.io import atomic_write_json, save_figure
+from experiments.io import save_figure, write_metrics
 from experiments.task_pair import table1
 from models.vit import evaluate_grid
 from synthetic.cdigits import ColourTask
@@ -270,7 +270,6 @@ def run(
         + f"; own-task accuracy ≥ {100 * min(o['accuracy'] for o in own):.1f}%; {world.cache.trained} ViTs trained; "
         f"{metrics['wall_seconds']:.1f}s"
     )
-    atomic_write_json(out_dir / "metrics.json", metrics)
 
     from plots.cdigits import pair_figure
     from plots.style import plt
@@ -278,4 +277,5 @@ def run(
     fig = pair_figure(metrics)
     save_figure(fig, out_dir, "cdigits_pair")
     plt.close(fig)
+    write_metrics(out_dir, metrics)  # last: its presence marks the job as finished
     return metrics

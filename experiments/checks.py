@@ -247,6 +247,144 @@ def validate_pruning(cfg: Any) -> Setup:
     return setup
 
 
+COMMON_EXPERIMENT_KEYS = {"name", "label", "n_seeds", "first_seed"}
+EXPERIMENT_KEYS = {
+    "foundation": {"estimator_output", "low_rank"},
+    "task_pair": set(),
+    "phase_diagram": {"alpha_min", "alpha_max", "alpha_step"},
+    "gradients": {
+        "adam_lr",
+        "dominance_losses",
+        "epochs",
+        "exact_lr",
+        "loss",
+        "lrs",
+        "merge_epochs",
+        "merge_tasks",
+        "n_train",
+        "power_iters",
+        "sgd_batch",
+        "sgd_epochs",
+        "sgd_lr",
+    },
+    "ood": {
+        "beta",
+        "estimator_output",
+        "gamma",
+        "gamma_map_step",
+        "kappa",
+        "kappas",
+        "lam_max",
+        "lam_min",
+        "lam_step",
+        "map_n",
+        "map_seeds",
+        "n_val",
+        "normalize",
+        "sweep_lam_step",
+        "sweep_n",
+    },
+    "low_rank": {
+        "aligned_alpha",
+        "contradictory_alpha",
+        "lam_max",
+        "lam_min",
+        "n_eval",
+        "ood_gamma",
+        "ood_lam_step",
+        "pair_lam_step",
+        "ranks",
+    },
+    "pruning": {
+        "aligned_alpha",
+        "contradictory_alpha",
+        "keep",
+        "lam_max",
+        "lam_min",
+        "n_eval",
+        "ood_gamma",
+        "ood_lam_step",
+        "pair_lam_step",
+    },
+    "cdigits_pair": {"estimator_output", "min_own_accuracy", "pairs", "t1"},
+    "cdigits_ood": {
+        "estimator_output",
+        "high_accuracy",
+        "lam_max",
+        "lam_min",
+        "lam_step",
+        "min_own_accuracy",
+        "t1",
+        "t2",
+        "target",
+    },
+    "cdigits_compress": {
+        "estimator_output",
+        "keep",
+        "min_own_accuracy",
+        "n_eval",
+        "pairs",
+        "ranks",
+        "t1",
+        "tolerance",
+    },
+    "lm_unlearning": {"continuation_tokens", "lambdas", "n_prompts", "prompt_tokens"},
+}
+TOP_KEYS = {
+    "data",
+    "model",
+    "train",
+    "eval",
+    "logging",
+    "experiment",
+    "device",
+    "dtype",
+    "progress",
+    "recompute",
+    "batched",
+    "cache_dir",
+    "hydra",
+}
+WANDB_KEYS = {"enabled", "mode", "project", "group", "job_type", "tags", "name"}
+
+
+def check_keys(cfg: Any) -> None:
+    """No unknown key anywhere the experiment does not validate itself (top level, experiment, logging)."""
+    c = to_container(cfg)
+    unknown = sorted(set(c) - TOP_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{unknown[0]} is not a valid key: valid top-level keys are {sorted(TOP_KEYS)}"
+        )
+    exp = c.get("experiment") or {}
+    allowed = COMMON_EXPERIMENT_KEYS | EXPERIMENT_KEYS.get(exp.get("name"), set())
+    unknown = sorted(set(exp) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"experiment.{unknown[0]} is not a valid key: valid keys are {sorted(allowed)}"
+        )
+    if exp.get("label") is not None and not isinstance(exp["label"], str):
+        raise ConfigError(f"experiment.label={exp['label']!r} is invalid: must be a string")
+    for key in ("progress", "recompute"):
+        if key in c and not isinstance(c[key], bool):
+            raise ConfigError(f"{key}={c[key]!r} is invalid: must be true or false")
+    logging_cfg = c.get("logging") or {}
+    unknown = sorted(set(logging_cfg) - {"wandb"})
+    if unknown:
+        raise ConfigError(f"logging.{unknown[0]} is not a valid key: valid keys are ['wandb']")
+    wb = logging_cfg.get("wandb") or {}
+    unknown = sorted(set(wb) - WANDB_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"logging.wandb.{unknown[0]} is not a valid key: valid keys are {sorted(WANDB_KEYS)}"
+        )
+    check_choice("logging.wandb.mode", wb.get("mode", "offline"), ["online", "offline", "disabled"])
+    if not isinstance(wb.get("enabled", True), bool):
+        raise ConfigError(
+            f"logging.wandb.enabled={wb.get('enabled')!r} is invalid: must be true or false"
+        )
+
+
 VALIDATORS = {
     "gradients": validate_gradients,
     "foundation": validate_foundation,

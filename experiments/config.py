@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.config import ModelConfig, TrainConfig
-from synthetic.checks import ConfigError, check_choice, check_float, check_int, check_room, fail
+from synthetic.checks import (
+    ConfigError,
+    check_choice,
+    check_float,
+    check_int,
+    check_memory,
+    check_room,
+    fail,
+)
 from synthetic.tokens import TokenConfig
 
 DATA_KEYS = {"d", "alpha", "n_irrelevant", "rotate", "basis_seed", "n_test"}
@@ -119,6 +127,14 @@ def build_setup(cfg: Any) -> Setup:
     check_room(
         setup.d, 2, setup.n_irrelevant
     )  # d holds the pair's two directions + irrelevant patterns
+    itemsize = 8 if c.get("dtype") == "float64" else 4
+    sample = setup.tokens.n_tokens * setup.d * itemsize  # one sample: P tokens in R^d
+    check_memory(
+        "data.n_test", setup.n_test, 3 * setup.n_test * sample, "the test sets (up to 3 tasks)"
+    )
+    check_memory("train.n_val", train.n_val, train.n_val * sample, "the validation set")
+    if train.mode == "epochs":
+        check_memory("train.n_train", train.n_train, train.n_train * sample, "the training set")
     if "eval" in c:
         check_eval(c["eval"])
     return setup

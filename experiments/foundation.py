@@ -28,7 +28,7 @@ from experiments.common import (
     train_all,
 )
 from experiments.config import Setup, seeds_of, to_container
-from experiments.io import atomic_write_json, save_figure
+from experiments.io import save_figure, write_metrics
 from models.cache import ModelCache
 from models.correlation import exact_alpha, output_alpha, task_vector_cosine
 from models.task_vectors import TaskVector, low_rank_residual, save_model
@@ -269,7 +269,6 @@ def run(
         "per_seed": per_seed,
         "summary": summary,
     }
-    atomic_write_json(out_dir / "metrics.json", metrics)
 
     from plots.foundation import foundation_figure
     from plots.style import plt
@@ -277,4 +276,5 @@ def run(
     fig = foundation_figure(metrics)
     save_figure(fig, out_dir, "foundation")
     plt.close(fig)
+    write_metrics(out_dir, metrics)  # last: its presence marks the job as finished
     return metrics

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from experiments.checks import validate_gradients as validate
 from experiments.common import mean_std, psi0_for_seed, test_set
 from experiments.config import seeds_of, to_container
-from experiments.io import atomic_write_json, save_figure
+from experiments.io import save_figure, write_metrics
 from models.gradients import gd_trajectory_with_gradients, gradient, hessian_norm, hvp, norm
 from models.task_vectors import TaskVector, apply
 from models.training import TrainConfig, evaluate, finetune, loss_fn
@@ -448,7 +448,6 @@ def run(
     metrics["one_line"] = (
         f"exactness {ex1:.1e}; error slope in η {slope:.2f}; {metrics['wall_seconds']:.1f}s"
     )
-    atomic_write_json(out_dir / "metrics.json", metrics)
 
     from plots.gradients import gradients_figure
     from plots.style import plt
@@ -456,4 +455,5 @@ def run(
     fig = gradients_figure(metrics)
     save_figure(fig, out_dir, "gradients")
     plt.close(fig)
+    write_metrics(out_dir, metrics)  # last: its presence marks the job as finished
     return metrics

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.config import seeds_of, to_container
-from synthetic.checks import ConfigError, check_choice, check_float, check_int, fail
+from synthetic.checks import ConfigError, check_choice, check_float, check_int, check_memory, fail
 
 DATA_KEYS = {
     "books",
@@ -101,6 +101,13 @@ def build_lsetup(cfg: Any) -> LSetup:
     check_float("data.overlap", data.get("overlap"), low=0.0, high=1.0)
     check_int("data.sentences", data.get("sentences"), minimum=10)
     check_int("data.background_sentences", data.get("background_sentences"), minimum=0)
+    # ~100 bytes of text and ~30 tokens (8 bytes each, twice) per generated sentence
+    check_memory(
+        "data.sentences",
+        data["sentences"],
+        (3 * data["sentences"] + data["background_sentences"]) * 600,
+        "the corpus",
+    )
     held = check_float(
         "data.held_out", data.get("held_out"), low=0.0, high=1.0, low_open=True, high_open=True
     )

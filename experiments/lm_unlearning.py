@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from experiments.common import mean_std
 from experiments.config import to_container
-from experiments.io import atomic_write_json, save_figure
+from experiments.io import save_figure, write_metrics
 from experiments.lm_config import LSetup, read_corpus
 from experiments.lm_config import validate_lm_unlearning as validate
 
@@ -340,7 +340,6 @@ def run(
         f"Rouge-L drop at λ = {lams[i1]:g} (full): A {d['A']:.0f}%, B {d['B']:.0f}%, C {d['C']:.0f}%; "
         f"α̂(A,B) {a_b:.3f}, α̂(A,C) {a_c:.3f}; {store.trained} models trained; {metrics['wall_seconds']:.1f}s"
     )
-    atomic_write_json(out_dir / "metrics.json", metrics)
 
     from plots.lm import unlearning_figure
     from plots.style import plt
@@ -348,4 +347,5 @@ def run(
     fig = unlearning_figure(metrics)
     save_figure(fig, out_dir, "lm_unlearning")
     plt.close(fig)
+    write_metrics(out_dir, metrics)  # last: its presence marks the job as finished
     return metrics

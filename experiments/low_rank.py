@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from experiments.checks import validate_low_rank as validate
 from experiments.config import seeds_of, to_container
 from experiments.edits import EDIT_LABELS, EDITS, evaluate_edits, kept_guarantees, prepare
-from experiments.io import atomic_write_json, save_figure
+from experiments.io import save_figure, write_metrics
 from models.cache import ModelCache
 from models.task_vectors import TaskVector, low_rank
 
@@ -181,7 +181,6 @@ def run(
         f"low rank: smallest rank keeping every edit {metrics['smallest_rank_keeping_all']}; "
         f"{suite.models_trained}/{suite.models_requested} models trained; {metrics['wall_seconds']:.1f}s"
     )
-    atomic_write_json(out_dir / "metrics.json", metrics)
 
     from plots.compression import low_rank_figure
     from plots.style import plt
@@ -189,4 +188,5 @@ def run(
     fig = low_rank_figure(metrics)
     save_figure(fig, out_dir, "low_rank")
     plt.close(fig)
+    write_metrics(out_dir, metrics)  # last: its presence marks the job as finished
     return metrics

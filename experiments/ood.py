@@ -37,7 +37,7 @@ from experiments.checks import lambda_axis, target_of
 from experiments.checks import validate_ood as validate
 from experiments.common import mean_std, psi0_for_seed, test_set, train_all
 from experiments.config import Setup, seeds_of, to_container
-from experiments.io import atomic_write_json, save_figure
+from experiments.io import save_figure, write_metrics
 from models.cache import ModelCache
 from models.correlation import output_alpha
 from models.grid import evaluate_grid, grid_1d, grid_2d
@@ -628,7 +628,6 @@ def run(
         f"{metrics['finetuned_target_acc']:.3f}); {trained.trained}/{trained.requested} models trained; "
         f"{metrics['wall_seconds']:.1f}s"
     )
-    atomic_write_json(out_dir / "metrics.json", metrics)
 
     from plots.ood import gamma_map_figure, ood_figure
     from plots.style import plt
@@ -640,4 +639,5 @@ def run(
         fig = gamma_map_figure(metrics)
         save_figure(fig, out_dir, "ood_gamma_map")
         plt.close(fig)
+    write_metrics(out_dir, metrics)  # last: its presence marks the job as finished
     return metrics

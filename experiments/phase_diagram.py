@@ -24,7 +24,7 @@ from experiments.checks import alphas_of
 from experiments.checks import validate_phase_diagram as validate
 from experiments.common import lambda_curves, psi0_for_seed, test_set, train_all
 from experiments.config import lambda_grid, seeds_of, to_container
-from experiments.io import atomic_write_json, save_figure
+from experiments.io import save_figure, write_metrics
 from models.cache import ModelCache
 from models.task_vectors import TaskVector
 from synthetic.patterns import pair_geometry
@@ -286,7 +286,6 @@ def run(
         + (f"λ*(α) ≈ {fit['slope']:.2f} α + {fit['intercept']:.2f}; " if fit else "")
         + f"{trained.trained}/{trained.requested} models trained; {metrics['wall_seconds']:.1f}s"
     )
-    atomic_write_json(out_dir / "metrics.json", metrics)
 
     from plots.phase_diagram import phase_figure
     from plots.style import plt
@@ -294,4 +293,5 @@ def run(
     fig = phase_figure(metrics)
     save_figure(fig, out_dir, "phase_diagram")
     plt.close(fig)
+    write_metrics(out_dir, metrics)  # last: its presence marks the job as finished
     return metrics

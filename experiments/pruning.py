@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from experiments.checks import validate_pruning as validate
 from experiments.config import seeds_of, to_container
 from experiments.edits import EDIT_LABELS, EDITS, evaluate_edits, kept_guarantees, prepare
-from experiments.io import atomic_write_json, save_figure
+from experiments.io import save_figure, write_metrics
 from models.cache import ModelCache
 from models.task_vectors import TaskVector, prune_magnitude, prune_rows
 
@@ -225,7 +225,6 @@ def run(
         f"pruning: ΔV rows large group {100 * g['large_fraction']:.0f}%, median ratio {g['ratio']:.2f}; "
         f"{suite.models_trained}/{suite.models_requested} models trained; {metrics['wall_seconds']:.1f}s"
     )
-    atomic_write_json(out_dir / "metrics.json", metrics)
 
     from plots.compression import pruning_figure
     from plots.style import plt
@@ -233,4 +232,5 @@ def run(
     fig = pruning_figure(metrics)
     save_figure(fig, out_dir, "pruning")
     plt.close(fig)
+    write_metrics(out_dir, metrics)  # last: its presence marks the job as finished
     return metrics

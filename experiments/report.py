@@ -6,10 +6,9 @@ python -m experiments.report [--results results]
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from experiments.io import atomic_write_text
+from experiments.io import atomic_write_text, load_metrics
 
 
 def _pm(s: dict, fmt: str = ".4f") -> str:
@@ -475,7 +474,10 @@ def lm_section(m: dict, rel: str) -> list[str]:
         f"![lm unlearning]({rel}/lm_unlearning.png)",
         "",
     ]
-    for kind, title in (("full", "Table 3 analogue: full task vector"), ("lora", "Table 4 analogue: LoRA task vector")):
+    for kind, title in (
+        ("full", "Table 3 analogue: full task vector"),
+        ("lora", "Table 4 analogue: LoRA task vector"),
+    ):
         lines += [
             f"**{title}** (Rouge-L, mean ± std over seeds; last column: relative drop at λ = {min(lams):g}, paper in brackets):",
             "",
@@ -501,8 +503,12 @@ def lm_section(m: dict, rel: str) -> list[str]:
 
 
 def build_report(results: Path) -> str:
-    found = sorted(results.glob("*/metrics.json"))
-    metrics = [(p.parent.name, json.loads(p.read_text())) for p in found]
+    found = sorted(
+        p
+        for p in results.rglob("metrics.json")
+        if not any(part.startswith(".") for part in p.parts)
+    )
+    metrics = [(p.parent.relative_to(results).as_posix(), load_metrics(p)) for p in found]
     lines = [
         "# Task arithmetic: measurements against the theory",
         "",

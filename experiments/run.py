@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,9 +19,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.checks import VALIDATORS
+from experiments.checks import VALIDATORS, check_keys
 from experiments.config import to_container
-from experiments.io import atomic_write_text
+from experiments.io import atomic_write_text, load_metrics
 from experiments.tracking import Tracker
 from synthetic.checks import ConfigError
 
@@ -47,9 +48,14 @@ def job_key(cfg: DictConfig) -> str:
 
 
 def finished_job(out_dir: Path, key: str) -> dict | None:
+    """The job's results if ``out_dir`` holds a complete ``metrics.json`` of the same config and code.
+
+    ``metrics.json`` is always written atomically and last, so an interrupted job has none (or the
+    previous one, whose key differs if anything changed); unreadable JSON counts as unfinished.
+    """
     path = out_dir / "metrics.json"
     try:
-        metrics = json.loads(path.read_text())
+        metrics = load_metrics(path)
     except (OSError, ValueError):
         return None
     if metrics.get("job_key") != key:
@@ -59,6 +65,21 @@ def finished_job(out_dir: Path, key: str) -> dict | None:
     return metrics
 
 
+def prepare_output_dir(out_dir: Path) -> None:
+    """Fail with one line if ``out_dir`` cannot be written; remove temporary files of a killed run."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write-probe-{os.getpid()}.tmp"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(
+            f"hydra.run.dir={str(out_dir)!r} is invalid: cannot write there ({err.strerror or err})"
+        ) from None
+    for stale in out_dir.glob(".*.tmp"):  # left by a run killed in the middle of an atomic write
+        stale.unlink(missing_ok=True)
+
+
 def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
     """Validate everything, then reuse or run. Nothing is written for a bad config."""
     name = cfg.experiment.name
@@ -66,6 +87,7 @@ def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
         raise ConfigError(
             f"experiment.name={name!r} is invalid: must be one of {sorted(EXPERIMENTS)}"
         )
+    check_keys(cfg)
     VALIDATORS[name](cfg)
     key = job_key(cfg)
     if not cfg.get("recompute", False):
@@ -73,6 +95,7 @@ def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
         if done is not None:
             done["reused"] = True
             return done
+    prepare_output_dir(out_dir)
     module = importlib.import_module(EXPERIMENTS[name])  # the heavy imports (torch) happen here
     from synthetic.runtime import tune_cpu_allocator
 
@@ -98,11 +121,36 @@ def main(cfg: DictConfig) -> None:
     except ConfigError as err:
         print(f"ConfigError: {err}", file=sys.stderr)
         sys.exit(2)
+    except OSError as err:  # e.g. a full disk: earlier results are intact (every write is atomic)
+        print(f"OSError: {err}", file=sys.stderr)
+        sys.exit(1)
     print(
         f"[{cfg.experiment.name}] {metrics.get('one_line', '')} -> {out_dir}/metrics.json"
         + (" (reused: same config and code)" if metrics.get("reused") else "")
     )
 
 
+def precheck_output_dirs(argv: list[str]) -> str | None:
+    """One-line error for a ``hydra.run.dir``/``hydra.sweep.dir`` override that cannot be created.
+
+    Hydra creates the output directory before our code runs, so this is checked on the command line.
+    """
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if not sep or key.lstrip("+") not in ("hydra.run.dir", "hydra.sweep.dir"):
+            continue
+        path = Path(value).expanduser().absolute()
+        parent = path
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            return f"{key}={value!r} is invalid: cannot write there ({parent} is not a writable directory)"
+    return None
+
+
 if __name__ == "__main__":
+    problem = precheck_output_dirs(sys.argv[1:])
+    if problem:
+        print(f"ConfigError: {problem}", file=sys.stderr)
+        sys.exit(2)
     main()

@@ -36,7 +36,7 @@ from experiments.common import (
     train_all,
 )
 from experiments.config import lambda_grid, seeds_of, to_container
-from experiments.io import atomic_write_json, save_figure
+from experiments.io import save_figure, write_metrics
 from models.cache import ModelCache
 from models.correlation import exact_alpha, output_alpha
 from models.task_vectors import TaskVector
@@ -293,7 +293,6 @@ def run(
         f"{label}: best multi-task λ {mt['lambda']:.1f} (T1 {mt['T1_acc']:.3f}, T2 {mt['T2_acc']:.3f}); "
         f"{trained.trained}/{trained.requested} models trained; {metrics['wall_seconds']:.1f}s"
     )
-    atomic_write_json(out_dir / "metrics.json", metrics)
 
     from plots.style import plt
     from plots.task_pair import task_pair_figure
@@ -301,4 +300,5 @@ def run(
     fig = task_pair_figure([metrics])
     save_figure(fig, out_dir, "task_pair")
     plt.close(fig)
+    write_metrics(out_dir, metrics)  # last: its presence marks the job as finished
     return metrics

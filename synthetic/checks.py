@@ -91,3 +91,31 @@ def check_room(d: Any, n_span: int, n_irrelevant: Any) -> int:
             f"must be >= {n_span + n_irrelevant} ({n_span} task directions + data.n_irrelevant={n_irrelevant})",
         )
     return n_irrelevant
+
+
+def available_memory() -> int:
+    """Bytes of physical memory available now (Linux); a large number where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 60
+
+
+def check_memory(key: str, value: Any, needed: float, what: str) -> None:
+    """Refuse, before any work, a size whose arrays would not fit in 80% of the available memory."""
+    avail = available_memory()
+    if needed > 0.8 * avail:
+        raise fail(
+            key,
+            value,
+            f"{what} would need {needed / 2**30:.1f} GiB of memory and {avail / 2**30:.1f} GiB are available",
+        )

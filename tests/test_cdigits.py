@@ -1,6 +1,5 @@
 """Coloured digits: colouring, IDX files, the frozen head, the ViT grid, config checks, a tiny run."""
 
-import json
 import math
 
 import numpy as np
@@ -10,6 +9,7 @@ from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
 from experiments import cdigits_compress, cdigits_ood, cdigits_pair
+from experiments.io import load_metrics
 from models.task_vectors import TaskVector
 from models.vit import ViT, ViTCache, evaluate_grid, finetune, init_body, init_head, outputs
 from models.vit_config import ViTConfig, ViTTrainConfig
@@ -193,7 +193,7 @@ def test_cdigits_pair_tiny_run(tmp_path):
         ["experiment=cdigits_pair", *TINY, "eval.lam_step=0.4", f"cache_dir={tmp_path / 'cache'}"]
     )
     m = cdigits_pair.run(cfg, tmp_path / "a")
-    on_disk = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    on_disk = load_metrics(tmp_path / "a" / "metrics.json")
     assert set(on_disk["pairs"]) == {"irrelevant", "aligned", "contradictory"}
     assert len(on_disk["pairs"]["aligned"]["T1"]["acc_mean"]) == len(on_disk["lambdas"]) == 7
     assert m["models_trained"] == 1 + 4  # Ψ0 and four fine-tuned models

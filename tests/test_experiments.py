@@ -8,7 +8,7 @@ from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
 from experiments import foundation
-from experiments.io import atomic_write_json, atomic_write_text
+from experiments.io import atomic_write_json, atomic_write_text, load_metrics
 from experiments.report import main as report_main
 from synthetic import ConfigError
 
@@ -29,7 +29,9 @@ def test_every_experiment_config_composes_and_validates(name):
     cfg = _compose([f"experiment={name}"])
     assert cfg.experiment.name in VALIDATORS
     setup = VALIDATORS[cfg.experiment.name](cfg)
-    if name.startswith("cdigits"):  # real-image experiments: a ViT, at least 3 seeds (the floor)
+    if name.startswith(
+        "cdigits"
+    ):  # real-image experiments: a ViT, at least 3 seeds (the floor)
         assert setup.vit.image_size == 8 and len(setup.seeds) >= 3
         return
     if name == "lm_unlearning":  # language model: at least 3 seeds (the floor)
@@ -69,7 +71,7 @@ def test_bad_overrides_fail_in_one_line_before_any_work(override, pattern, tmp_p
 def test_foundation_run_writes_metrics_and_figures(tmp_path):
     cfg = _compose(["experiment.n_seeds=2", "data.n_test=512", "train.n_val=256"])
     m = foundation.run(cfg, tmp_path)
-    on_disk = json.loads((tmp_path / "metrics.json").read_text())
+    on_disk = load_metrics(tmp_path / "metrics.json")
     assert on_disk["summary"]["models_trained"] == 4
     assert on_disk["summary"]["own_task"]["T1"]["test_accuracy"]["mean"] >= 0.99
     assert m["summary"]["correlation"]["alpha_exact"]["mean"] == 0.0
@@ -115,7 +117,7 @@ def test_same_config_same_numbers(tmp_path):
     )
     foundation.run(cfg, tmp_path / "a")
     foundation.run(cfg, tmp_path / "b")
-    a, b = (json.loads((tmp_path / x / "metrics.json").read_text()) for x in ("a", "b"))
+    a, b = (load_metrics(tmp_path / x / "metrics.json") for x in ("a", "b"))
     assert _without_timing(a) == _without_timing(b)
     c = _compose(
         [
@@ -127,7 +129,7 @@ def test_same_config_same_numbers(tmp_path):
         ]
     )
     foundation.run(c, tmp_path / "c")
-    other = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    other = load_metrics(tmp_path / "c" / "metrics.json")
     assert _without_timing(other)["runs"] != _without_timing(a)["runs"]
 
 
@@ -151,7 +153,7 @@ def test_second_run_takes_every_model_from_the_cache(tmp_path):
         )
 
     assert strip(first) == strip(second)
-    on_disk = [json.loads((tmp_path / x / "metrics.json").read_text()) for x in ("a", "b")]
+    on_disk = [load_metrics(tmp_path / x / "metrics.json") for x in ("a", "b")]
     assert _without_timing(on_disk[0]["runs"]) == _without_timing(on_disk[1]["runs"])
 
 
@@ -198,7 +200,7 @@ def test_cli_end_to_end(tmp_path):
     r = _cli("experiment.n_seeds=1", "data.n_test=256", "progress=false", f"hydra.run.dir={out}")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("[foundation] ") and "models trained" in r.stdout
-    assert json.loads((out / "metrics.json").read_text())["experiment"] == "foundation"
+    assert load_metrics(out / "metrics.json")["experiment"] == "foundation"
     assert (out / "config.yaml").exists() and (out / "foundation.png").exists()
 
 

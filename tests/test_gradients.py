@@ -1,12 +1,11 @@
 """Task vectors as gradients: exactness, the second-order error, power iteration, the experiment."""
 
-import json
-
 import pytest
 import torch
 from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
+from experiments.io import load_metrics
 from models import ModelConfig, TaskVector, TrainConfig, finetune, pretrained_model
 from models.gradients import gd_trajectory, gradient, hvp, norm, power_iteration
 from synthetic import TokenConfig, make_task, orthonormal_geometry
@@ -116,7 +115,7 @@ def test_gradients_experiment_tiny_run(tmp_path):
             ],
         )
     m = gradients.run(cfg, tmp_path)
-    disk = json.loads((tmp_path / "metrics.json").read_text())
+    disk = load_metrics(tmp_path / "metrics.json")
     assert disk["claims"][0]["verdict"] == "agrees"  # exactness holds at every size
     assert len(disk["multi_epoch"]) == 4 and (tmp_path / "gradients.png").exists()
     assert set(m["dominance"]) == {"sgd/hinge", "adam/hinge", "sgd/logistic", "adam/logistic"}

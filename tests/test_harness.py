@@ -1,6 +1,5 @@
 """The Hydra + wandb harness and the Theorem 1–2 experiments, on tiny configurations."""
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
 from experiments import phase_diagram, task_pair
+from experiments.io import load_metrics
 from experiments.run import run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ def _compose(overrides):
 def test_task_pair_writes_the_promised_metrics(tmp_path):
     cfg = _compose(["experiment=task_pair_irrelevant", *TINY])
     m = task_pair.run(cfg, tmp_path)
-    disk = json.loads((tmp_path / "metrics.json").read_text())
+    disk = load_metrics(tmp_path / "metrics.json")
     lams = disk["lambdas"]
     assert lams[0] == -3.0 and lams[-1] == 3.0 and len(lams) == 13
     for task in ("T1", "T2"):
@@ -124,7 +124,7 @@ def test_a_wandb_failure_never_loses_metrics(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(wandb, "init", boom)
     cfg = _compose(["experiment=task_pair_aligned", *TINY[:-1], "logging.wandb.mode=offline"])
     m = run_experiment(cfg, tmp_path)
-    assert json.loads((tmp_path / "metrics.json").read_text())["lambdas"] == m["lambdas"]
+    assert load_metrics(tmp_path / "metrics.json")["lambdas"] == m["lambdas"]
     assert "wandb init failed" in capsys.readouterr().err
 
 
@@ -180,7 +180,7 @@ def test_tiny_multirun_sweep_end_to_end(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     found = sorted(tmp_path.glob("*/metrics.json"))
     assert len(found) == 2
-    alphas = sorted(json.loads(p.read_text())["alpha"] for p in found)
+    alphas = sorted(load_metrics(p)["alpha"] for p in found)
     assert alphas == pytest.approx([0.0, 0.5])
 
 
@@ -212,7 +212,7 @@ def test_sweep_declared_in_an_experiment_file(tmp_path):
         f"hydra.sweep.dir={tmp_path}",
     )
     assert r.returncode == 0, r.stderr[-2000:]
-    alphas = sorted(json.loads(p.read_text())["alpha"] for p in tmp_path.glob("*/metrics.json"))
+    alphas = sorted(load_metrics(p)["alpha"] for p in tmp_path.glob("*/metrics.json"))
     assert alphas == pytest.approx([-0.8, 0.0, 0.8])
 
 

@@ -1,7 +1,5 @@
 """LM unlearning: corpus generator, LoRA task vectors, edits, Rouge-L, local checkpoints, config checks."""
 
-import json
-
 import pytest
 import torch
 from hydra import compose, initialize
@@ -9,6 +7,7 @@ from hydra.core.global_hydra import GlobalHydra
 
 import models.lm as lm
 from experiments import lm_unlearning
+from experiments.io import load_metrics
 from models.lm_config import LMConfig, LMTrainConfig
 from synthetic import ConfigError
 from synthetic.books import generate, shared_entity_fraction
@@ -158,7 +157,7 @@ TINY_RUN = [
 def test_lm_unlearning_tiny_run(tmp_path):
     cfg = _compose([*TINY_RUN, f"cache_dir={tmp_path / 'cache'}"])
     m = lm_unlearning.run(cfg, tmp_path / "a")
-    on_disk = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    on_disk = load_metrics(tmp_path / "a" / "metrics.json")
     assert on_disk["lambdas"] == [0.0, -1.0]
     for kind in ("full", "lora"):
         assert set(on_disk["drop_percent"][kind]) == {"A", "B", "C"}

@@ -1,6 +1,5 @@
 """Theorem 3 (ood) and Corollaries 1-2 (low_rank, pruning): region maths, config checks, tiny runs."""
 
-import json
 import math
 
 import numpy as np
@@ -11,6 +10,7 @@ from hydra.core.global_hydra import GlobalHydra
 
 from experiments import low_rank, ood, pruning, theorem3
 from experiments.checks import target_of
+from experiments.io import load_metrics
 from experiments.report import main as report_main
 from models.task_vectors import TaskVector
 from synthetic import ConfigError
@@ -212,7 +212,7 @@ def test_ood_tiny_run_writes_the_promised_metrics(tmp_path):
     )
     out = tmp_path / "results" / "ood"
     m = ood.run(cfg, out)
-    on_disk = json.loads((out / "metrics.json").read_text())
+    on_disk = load_metrics(out / "metrics.json")
     l1, l2 = on_disk["lambda1"], on_disk["lambda2"]
     assert l1[0] == -2.0 and l1[-1] == 3.0 and len(l1) == 11
     for key in ("acc_mean", "hinge_mean"):
