@@ -44,8 +44,10 @@ def truncate_each(tv: TaskVector, rank: int) -> TaskVector:
 
 
 def edits(
-    world, models, tasks, pairs, seeds, lams, ev, n_eval, transform
+    world, models, tasks, pairs, seeds, lams, ev, n_eval, ft1, transform
 ) -> dict[str, dict[str, Any]]:
+    """Every pair edit with the task vectors passed through ``transform``; ``ft1`` is Ψ*_T1's own
+    accuracy (the retention reference of the unlearning rule)."""
     out = {}
     for pair in pairs:
         per = []
@@ -71,16 +73,6 @@ def edits(
             }
             for n in ("T1", "T2")
         }
-        ft1 = float(
-            np.mean(
-                [
-                    evaluate(models[("T1", s)][0], *world.data(tasks["T1"], "test", s, n_eval))[
-                        "accuracy"
-                    ]
-                    for s in seeds
-                ]
-            )
-        )
         t1 = table1(lams, curves, ft1, ev)
         mt, un = t1["multi_task"], t1["unlearning"]
         out[f"add {pair}"] = {
@@ -121,7 +113,17 @@ def run(
         for n, t in tasks.items()
     }
     n_eval = exp.get("n_eval")
-    args = (world, models, tasks, pairs, setup.seeds, lams, ev, n_eval)
+    ft1 = float(
+        np.mean(
+            [
+                evaluate(models[("T1", s)][0], *world.data(tasks["T1"], "test", s, n_eval))[
+                    "accuracy"
+                ]
+                for s in setup.seeds
+            ]
+        )
+    )
+    args = (world, models, tasks, pairs, setup.seeds, lams, ev, n_eval, ft1)
     full = edits(*args, lambda tv: tv)
     ranks = sorted({int(r) for r in exp["ranks"]})
     keep = sorted({float(k) for k in exp["keep"]}, reverse=True)

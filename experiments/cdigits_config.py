@@ -6,12 +6,11 @@ Groups: ``data: cdigits`` (source, root, split), ``model: vit`` (the ViT), ``tra
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from experiments.config import check_eval, seeds_of, to_container
+from experiments.config import _build, check_eval, seeds_of, to_container
 from models.vit_config import ViTConfig, ViTTrainConfig
 from synthetic.cdigits import check_fractions, mnist_files
 from synthetic.checks import ConfigError, check_choice, check_float, check_int, fail
@@ -37,13 +36,7 @@ class CSetup:
 def _dataclass(cls, section: str, values: Any):
     if not isinstance(values, dict):
         raise ConfigError(f"{section}={values!r} is invalid: must be a mapping")
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - fields)
-    if unknown:
-        raise ConfigError(
-            f"{section}.{unknown[0]} is not a valid key: valid keys are {sorted(fields)}"
-        )
-    return cls(**values)
+    return _build(cls, section, values)
 
 
 def rates(key: str, value: Any) -> tuple[float, float]:

@@ -192,12 +192,7 @@ def run(
                 f"{ctl['value_only']['iou']:.2f}, attention half-plane alone {ctl['attention_only']['iou']:.2f}; "
                 f"region {100 * region['measured_fraction']:.0f}% of the grid"
             ),
-            "verdict": (
-                "agrees"
-                if shp["iou"] >= 0.7
-                and shp["iou"] > max(ctl["value_only"]["iou"], ctl["attention_only"]["iou"]) + 1e-9
-                else ("partly" if shp["iou"] >= 0.5 else "disagrees")
-            ),
+            "verdict": theorem3.shape_verdict(shp, ctl),
         },
     ]
     metrics["wall_seconds"] = time.perf_counter() - t0

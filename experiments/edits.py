@@ -26,7 +26,7 @@ import numpy as np
 
 from experiments.common import lambda_curves, psi0_for_seed, test_set, train_all
 from experiments.config import Setup, lambda_grid
-from experiments.ood import TARGET, best_points, geometry_for, grid_maps, val_set
+from experiments.ood import TARGET, best_points, geometry_for, grid_maps, stack_parts, val_set
 from models.cache import ModelCache
 from models.task_vectors import TaskVector
 from synthetic.patterns import pair_geometry
@@ -211,18 +211,19 @@ def evaluate_edits(
             out[f"add_{pair}"] = _choose_addition(*args, eps)
         if pair in ("irrelevant", "contradictory"):
             out[f"negate_{pair}"] = _choose_negation(*args, eps, forget)
-    val = {"acc": [], "hinge": []}
-    test = {"acc": [], "hinge": []}
     ax = suite.ood_axis
-    for s in suite.seeds:
-        tvs = [transform(t) for t in suite.ood_vectors[s]]
-        maps = grid_maps(suite.psi0s[s], tvs, ax, ax, suite.ood_data[s], mem)
-        for part, store in (("val", val), ("test", test)):
-            store["acc"].append(maps[part]["acc"])
-            store["hinge"].append(maps[part]["hinge"])
-    best = best_points(
-        ax, ax, {k: np.stack(v) for k, v in val.items()}, {k: np.stack(v) for k, v in test.items()}
-    )["best"]
+    per_seed = [
+        grid_maps(
+            suite.psi0s[s],
+            [transform(t) for t in suite.ood_vectors[s]],
+            ax,
+            ax,
+            suite.ood_data[s],
+            mem,
+        )
+        for s in suite.seeds
+    ]
+    best = best_points(ax, ax, *stack_parts(per_seed))["best"]
     out["ood"] = {
         "lambda1": best["lambda1"],
         "lambda2": best["lambda2"],

@@ -80,6 +80,15 @@ def grid_maps(
     }
 
 
+def stack_parts(per_seed: list[dict]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per-seed ``grid_maps`` results with "val" and "test" parts → (val, test), each {"acc", "hinge"}
+    stacked over seeds: arrays of shape (S, len(l1), len(l2))."""
+    return tuple(
+        {k: np.stack([m[part][k] for m in per_seed]) for k in ("acc", "hinge")}
+        for part in ("val", "test")
+    )  # type: ignore[return-value]
+
+
 def select(val_hinge: np.ndarray, val_acc: np.ndarray, l1: np.ndarray, l2: np.ndarray) -> tuple:
     """Index (i, j) of the smallest validation hinge; ties by higher accuracy, then smaller ‖λ‖."""
     L1, L2 = np.meshgrid(l1, l2, indexing="ij")
@@ -149,20 +158,18 @@ def kappa_sweep(
         scale = math.sqrt(max(0.0, 1.0 - kappa**2))
         gamma = (direction * scale).tolist()
         task = _target_task(setup, gamma, kappa)
-        val = {"acc": [], "hinge": []}
-        test = {"acc": [], "hinge": []}
-        for s, psi0 in psi0s.items():
-            data = {"val": val_set(task, n, s), "test": test_set(task, n, s)}
-            maps = grid_maps(psi0, tvs[s], l1, l2, data, memory_mb)
-            for part, store in (("val", val), ("test", test)):
-                store["acc"].append(maps[part]["acc"])
-                store["hinge"].append(maps[part]["hinge"])
-        pts = best_points(
-            l1,
-            l2,
-            {k: np.stack(v) for k, v in val.items()},
-            {k: np.stack(v) for k, v in test.items()},
-        )
+        per_seed = [
+            grid_maps(
+                psi0,
+                tvs[s],
+                l1,
+                l2,
+                {"val": val_set(task, n, s), "test": test_set(task, n, s)},
+                memory_mb,
+            )
+            for s, psi0 in psi0s.items()
+        ]
+        pts = best_points(l1, l2, *stack_parts(per_seed))
         rows.append({"kappa": float(kappa), "gamma": gamma, **pts})
     return rows
 
@@ -293,12 +300,7 @@ def claims(m: dict, eps: float, forget: float) -> list[dict[str, Any]]:
                 f"(t = {shp['threshold']:.2f}, b = {shp['box']:.1f}); value half-plane alone {ctl['value_only']['iou']:.2f}, "
                 f"attention half-plane alone {ctl['attention_only']['iou']:.2f}"
             ),
-            "verdict": (
-                "agrees"
-                if shp["iou"] >= 0.7
-                and shp["iou"] > max(ctl["value_only"]["iou"], ctl["attention_only"]["iou"]) + 1e-9
-                else ("partly" if shp["iou"] >= 0.5 else "disagrees")
-            ),
+            "verdict": theorem3.shape_verdict(shp, ctl),
         }
     )
     gh, g = m["gamma_hat"], m["gamma"]
@@ -427,8 +429,7 @@ def run(
         s: [TaskVector.from_models(psi0s[s], trained.results[(s, n)].model) for n in ("T1", "T2")]
         for s in seeds
     }
-    val = {"acc": [], "hinge": []}
-    test = {"acc": [], "hinge": []}
+    grids = []
     units = {"psi_T1": {"acc": [], "hinge": []}, "psi_T2": {"acc": [], "hinge": []}}
     finetuned = {"acc": [], "hinge": []}
     own, tv_cos, t1_line = [], [[], []], []
@@ -438,10 +439,7 @@ def run(
             "val": val_set(tasks[TARGET], exp["n_val"], s),
             "test": test_set(tasks[TARGET], setup.n_test, s),
         }
-        maps = grid_maps(psi0s[s], tvs[s], l1, l2, data, mem)
-        for part, store in (("val", val), ("test", test)):
-            store["acc"].append(maps[part]["acc"])
-            store["hinge"].append(maps[part]["hinge"])
+        grids.append(grid_maps(psi0s[s], tvs[s], l1, l2, data, mem))
         unit = evaluate_grid(psi0s[s], tvs[s], [[1.0, 0.0], [0.0, 1.0]], {"t": data["test"]})
         for k, key in enumerate(("psi_T1", "psi_T2")):
             units[key]["acc"].append(float(unit.accuracy["t"][k]))
@@ -475,8 +473,7 @@ def run(
                 )
             tv_cos[i].append(tv_target.cosine(tvs[s][i]))
 
-    val_np = {k: np.stack(v) for k, v in val.items()}
-    test_np = {k: np.stack(v) for k, v in test.items()}
+    val_np, test_np = stack_parts(grids)
     pts = best_points(l1, l2, val_np, test_np)
     table2 = {
         "finetuned": {"acc": mean_std(finetuned["acc"]), "hinge": mean_std(finetuned["hinge"])},

@@ -108,3 +108,12 @@ def feasible(
 ) -> bool:
     """Whether the (threshold, box) region holds any grid point for this γ."""
     return bool(region(l1, l2, gamma, threshold, box).any())
+
+
+def shape_verdict(shape: dict, half_planes: dict) -> str:
+    """The claims tables' rule: "agrees" if the fitted shape's IoU is ≥ 0.7 and beats each half-plane
+    alone (so both conditions matter), "partly" if it is ≥ 0.5, else "disagrees"."""
+    best_single = max(half_planes["value_only"]["iou"], half_planes["attention_only"]["iou"])
+    if shape["iou"] >= 0.7 and shape["iou"] > best_single + 1e-9:
+        return "agrees"
+    return "partly" if shape["iou"] >= 0.5 else "disagrees"
