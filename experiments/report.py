@@ -519,35 +519,25 @@ def build_report(results: Path) -> str:
     claims = [(m["experiment"], c) for _, m in metrics for c in m.get("claims", [])]
     if claims:
         lines += claims_table(claims)
-    for folder, m in metrics:
-        if m.get("experiment") == "foundation":
-            lines += foundation_section(m, folder)
-    pairs = [(f, m) for f, m in metrics if m.get("experiment") == "task_pair"]
-    if pairs:
-        lines += task_pair_section(pairs, results)
-    for folder, m in metrics:
-        if m.get("experiment") == "phase_diagram":
-            lines += phase_section(m, folder)
-    for folder, m in metrics:
-        if m.get("experiment") == "ood":
-            lines += ood_section(m, folder)
-    for folder, m in metrics:
-        if m.get("experiment") == "low_rank":
-            lines += low_rank_section(m, folder)
-    for folder, m in metrics:
-        if m.get("experiment") == "pruning":
-            lines += pruning_section(m, folder)
-    for folder, m in metrics:
-        if m.get("experiment") == "gradients":
-            lines += gradients_section(m, folder)
-    for name, section in (
+    sections = (
+        ("foundation", foundation_section),
+        ("task_pair", None),  # all pairs together: one Figure 1 and one Table 1
+        ("phase_diagram", phase_section),
+        ("ood", ood_section),
+        ("low_rank", low_rank_section),
+        ("pruning", pruning_section),
+        ("gradients", gradients_section),
         ("cdigits_pair", cdigits_pair_section),
         ("cdigits_ood", cdigits_ood_section),
         ("cdigits_compress", cdigits_compress_section),
         ("lm_unlearning", lm_section),
-    ):
-        for folder, m in metrics:
-            if m.get("experiment") == name:
+    )
+    for name, section in sections:
+        mine = [(f, m) for f, m in metrics if m.get("experiment") == name]
+        if section is None and mine:
+            lines += task_pair_section(mine, results)
+        elif section is not None:
+            for folder, m in mine:
                 lines += section(m, folder)
     if not metrics:
         lines.append("No results yet: run `make reproduce`.")

@@ -56,43 +56,33 @@ def low_rank_figure(m: dict):
     ranks = m["ranks"]
     keys = [str(r) for r in ranks]
     fig, axes = plt.subplots(2, 3, figsize=(14, 8))
+    for ax, field, scale in (
+        (axes[0, 0], "singular_values", lambda v: v / v[0]),
+        (axes[0, 1], "relative_residual", lambda v: np.maximum(v, 1e-6)),
+    ):
+        for name, sp in m["spectra"].items():
+            for k, ls in (("W", "-"), ("V", "--")):
+                v = np.asarray(sp[k][field])
+                lw, alpha = (2.0, 1.0) if name == "T1" else (0.8, 0.5)
+                ax.plot(
+                    np.arange(1, len(v) + 1),
+                    scale(v),
+                    ls,
+                    lw=lw,
+                    alpha=alpha,
+                    label=f"Δ{k} of {name}" if name == "T1" else None,
+                )
+        ax.set_yscale("log")
+        ax.legend()
     ax = axes[0, 0]
-    for name, sp in m["spectra"].items():
-        for k, ls in (("W", "-"), ("V", "--")):
-            s = np.asarray(sp[k]["singular_values"])
-            lw, alpha = (2.0, 1.0) if name == "T1" else (0.8, 0.5)
-            ax.plot(
-                np.arange(1, len(s) + 1),
-                s / s[0],
-                ls,
-                lw=lw,
-                alpha=alpha,
-                label=f"Δ{k} of {name}" if name == "T1" else None,
-            )
-    ax.set_yscale("log")
     ax.set_xlabel("index k")
     ax.set_ylabel("σ_k / σ_1")
     ax.set_title("(a) spectra (bold: Ψ*_T1; thin: the other task vectors)")
-    ax.legend()
     ax = axes[0, 1]
-    for name, sp in m["spectra"].items():
-        for k, ls in (("W", "-"), ("V", "--")):
-            r = np.asarray(sp[k]["relative_residual"])
-            lw, alpha = (2.0, 1.0) if name == "T1" else (0.8, 0.5)
-            ax.plot(
-                np.arange(1, len(r) + 1),
-                np.maximum(r, 1e-6),
-                ls,
-                lw=lw,
-                alpha=alpha,
-                label=f"Δ{k} of {name}" if name == "T1" else None,
-            )
-    ax.set_yscale("log")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("rank r")
     ax.set_ylabel("‖Δ − Δ_r‖_F / ‖Δ‖_F")
     ax.set_title("(b) relative Frobenius residual")
-    ax.legend()
     ax = axes[0, 2]
     n_ok = sum(m["full"][e]["success"] for e in EDITS)
     for mode, mk in (("W", "s--"), ("V", "^:"), ("both", "o-")):
