@@ -10,7 +10,7 @@ PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradic
 RECOMPUTE ?= false
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast lint format bench reproduce docs-figures report clean sweep-cores sweep-local
+.PHONY: help venv test test-fast lint format bench reproduce compare docs-figures report clean sweep-cores sweep-local
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -46,6 +46,10 @@ reproduce: $(STAMP) ## Run every experiment preset into results/ and build resul
 	  $(BIN)/python -m experiments.run experiment=$$p hydra.run.dir=$(RESULTS)/$$p recompute=$(RECOMPUTE) || exit 1; \
 	done
 	$(BIN)/python -m experiments.report --results $(RESULTS)
+
+compare: $(STAMP) ## Compare two result trees: make compare OLD=dir NEW=dir (exit 1 on a difference beyond float rounding)
+	@test -n "$(OLD)" -a -n "$(NEW)" || { echo "usage: make compare OLD=dir NEW=dir" >&2; exit 2; }
+	$(BIN)/python -m experiments.compare $(OLD) $(NEW)
 
 docs-figures: ## Copy the main figures of results/ into docs/figures/ (the README's snapshots)
 	mkdir -p docs/figures

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from experiments import theorem3
 from experiments.cdigits_common import alpha_hat, build_world, own_task_rows, task_vector
 from experiments.cdigits_config import rates
 from experiments.cdigits_config import validate_cdigits_ood as validate
@@ -30,17 +29,11 @@ from experiments.common import mean_std
 from experiments.config import to_container
 from experiments.io import save_figure, write_metrics
 from experiments.ood import select
+from experiments.paper import CDIGITS_GAMMA as PAPER_GAMMA
+from experiments.paper import CDIGITS_TABLE2 as PAPER_TABLE2
+from experiments.theory import theorem3
 from models.vit import evaluate_grid
 from synthetic.cdigits import ColourTask
-
-PAPER_TABLE2 = {
-    "finetuned": 92.21,
-    "psi_T1": 88.10,
-    "psi_T2": 45.06,
-    "best": 91.74,
-    "best_lambda": (1.2, -0.6),
-}
-PAPER_GAMMA = (0.792, -0.637)
 
 
 def run(

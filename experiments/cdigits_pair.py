@@ -25,32 +25,11 @@ from experiments.cdigits_config import validate_cdigits_pair as validate
 from experiments.common import mean_std
 from experiments.config import lambda_grid, to_container
 from experiments.io import save_figure, write_metrics
+from experiments.paper import CDIGITS_ALPHA as PAPER_ALPHA
+from experiments.paper import CDIGITS_TABLE1 as PAPER_TABLE1
 from experiments.task_pair import table1
 from models.vit import evaluate_grid
 from synthetic.cdigits import ColourTask
-
-# theory.md §6.1: the paper's α̂, Table 1 and Figure 1 (values read from the figure, about ±3 points).
-PAPER_ALPHA = {"irrelevant": 0.164, "aligned": 0.891, "contradictory": -0.849}
-PAPER_TABLE1 = {
-    "irrelevant": {"multi_task": (1.4, 91.83, 88.40), "unlearning": (-0.6, 95.02, 50.34)},
-    "aligned": {"multi_task": (0.2, 95.62, 92.46), "unlearning": (0.0, 95.20, 90.51)},
-    "contradictory": {"multi_task": (0.6, 79.54, 62.52), "unlearning": (-1.0, 94.21, 4.97)},
-}
-PAPER_FIGURE1_LAMBDAS = [-1.0, -0.8, -0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6]
-PAPER_FIGURE1 = {
-    "irrelevant": (
-        [88, 94, 94, 95, 95, 95, 94, 94, 94, 94, 93, 92, 91, 88],
-        [50, 50, 50, 49, 50, 50, 50, 50, 51, 62, 76, 84, 86, 84],
-    ),
-    "aligned": (
-        [50, 58, 86, 95, 95, 95, 96, 96, 94, 90, 86],
-        [47, 53, 82, 90, 90, 91, 92, 90, 89, 84, 82],
-    ),
-    "contradictory": (
-        [95, 94, 95, 95, 95, 96, 95, 89, 78, 68, 57],
-        [8, 24, 27, 27, 27, 29, 42, 51, 63, 67, 69],
-    ),
-}
 
 
 def pair_claims(name: str, m: dict, retain: float) -> list[dict[str, Any]]:

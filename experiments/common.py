@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from experiments.analysis import mean_std  # noqa: F401  (re-exported)
 from experiments.config import Setup
 from models.cache import ModelCache
 from models.grid import evaluate_grid, grid_1d
@@ -20,15 +21,6 @@ from models.transformer import OneLayerTransformer, pretrained_model
 from synthetic.runtime import derive_seed
 from synthetic.sampler import TaskBatch
 from synthetic.tasks import Task
-
-
-def mean_std(values: Sequence[float]) -> dict[str, float]:
-    a = np.asarray(values, dtype=float)
-    return {
-        "mean": float(a.mean()),
-        "std": float(a.std(ddof=1)) if a.size > 1 else 0.0,
-        "n": int(a.size),
-    }
 
 
 def psi0_for_seed(setup: Setup, seed: int) -> OneLayerTransformer:

@@ -33,12 +33,8 @@ from experiments.config import to_container
 from experiments.io import save_figure, write_metrics
 from experiments.lm_config import LSetup, read_corpus
 from experiments.lm_config import validate_lm_unlearning as validate
-
-PAPER = {
-    "full": {"A": 37.23, "B": 34.71, "C": 15.13},
-    "lora": {"A": 35.53, "B": 24.11, "C": 13.83},
-}
-PAPER_ALPHA = {"B": 0.498, "C": 0.239}
+from experiments.paper import LM_ALPHA as PAPER_ALPHA
+from experiments.paper import LM_DROP_PERCENT as PAPER
 
 
 def _hash(*texts: str) -> str:

@@ -11,7 +11,7 @@ Measured (means over seeds unless said otherwise):
 * the heat maps of T' accuracy and hinge (the paper's Figure 2(A));
 * Theorem 3's region drawn over them, literal (β = β̂, c fitted) and as a fitted shape (common
   threshold t, box b), with the overlap (IoU) against the measured region {mean test hinge ≤ ε}
-  (``experiments.theorem3``);
+  (``experiments.theory.theorem3``);
 * the Table 2 analogue: Ψ*_T' itself, Ψ*_T1 = (1, 0), Ψ*_T2 = (0, 1), the best scaled single vector
   and the best (λ1, λ2), each chosen on the validation split and reported on the test split;
 * γ̂_i = α̂(Ψ*_T', Ψ*_Ti), the output-cosine estimator, next to the true γ;
@@ -32,12 +32,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from experiments import theorem3
+from experiments.analysis import best_points, beta_hat, select, stack_parts  # noqa: F401
 from experiments.checks import lambda_axis, target_of
 from experiments.checks import validate_ood as validate
 from experiments.common import mean_std, psi0_for_seed, test_set, train_all
 from experiments.config import Setup, seeds_of, to_container
 from experiments.io import save_figure, write_metrics
+from experiments.theory import theorem3
 from models.cache import ModelCache
 from models.correlation import output_alpha
 from models.grid import evaluate_grid, grid_1d, grid_2d
@@ -78,62 +79,6 @@ def grid_maps(
     return {
         n: {"acc": v["accuracy"].numpy(), "hinge": v["hinge"].numpy()} for n, v in shaped.items()
     }
-
-
-def stack_parts(per_seed: list[dict]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Per-seed ``grid_maps`` results with "val" and "test" parts → (val, test), each {"acc", "hinge"}
-    stacked over seeds: arrays of shape (S, len(l1), len(l2))."""
-    return tuple(
-        {k: np.stack([m[part][k] for m in per_seed]) for k in ("acc", "hinge")}
-        for part in ("val", "test")
-    )  # type: ignore[return-value]
-
-
-def select(val_hinge: np.ndarray, val_acc: np.ndarray, l1: np.ndarray, l2: np.ndarray) -> tuple:
-    """Index (i, j) of the smallest validation hinge; ties by higher accuracy, then smaller ‖λ‖."""
-    L1, L2 = np.meshgrid(l1, l2, indexing="ij")
-    order = np.lexsort(((L1**2 + L2**2).ravel(), -val_acc.ravel(), val_hinge.ravel()))
-    return np.unravel_index(int(order[0]), val_hinge.shape)
-
-
-def _point(l1v: float, l2v: float, acc: np.ndarray, hinge: np.ndarray) -> dict[str, Any]:
-    return {
-        "lambda1": float(l1v),
-        "lambda2": float(l2v),
-        "acc": mean_std(acc.tolist()),
-        "hinge": mean_std(hinge.tolist()),
-    }
-
-
-def best_points(
-    l1: np.ndarray, l2: np.ndarray, val: dict[str, np.ndarray], test: dict[str, np.ndarray]
-) -> dict[str, dict]:
-    """Best (λ1, λ2) and best single scaled vector, chosen on mean validation, reported on test.
-
-    ``val``/``test`` hold per-seed arrays "acc" and "hinge" of shape (S, len(l1), len(l2)).
-    """
-    vh, va = val["hinge"].mean(0), val["acc"].mean(0)
-    i, j = select(vh, va, l1, l2)
-    out = {"best": _point(l1[i], l2[j], test["acc"][:, i, j], test["hinge"][:, i, j])}
-    single = np.full(vh.shape, np.inf)
-    zero1, zero2 = np.abs(l1) < 1e-9, np.abs(l2) < 1e-9
-    single[:, zero2] = vh[:, zero2]
-    single[zero1, :] = vh[zero1, :]
-    if np.isfinite(single).any():
-        masked_acc = np.where(np.isfinite(single), va, -np.inf)
-        i, j = select(single, masked_acc, l1, l2)
-        out["best_single"] = _point(l1[i], l2[j], test["acc"][:, i, j], test["hinge"][:, i, j])
-    return out
-
-
-def beta_hat(lams: np.ndarray, hinge_t1: np.ndarray) -> dict[str, float]:
-    """Slope of T1's mean hinge against |λ2| on Ψ0 + ΔΨ_T1 + λ2 ΔΨ_T2 (the |λ|β term; irrelevant pair)."""
-    x = np.abs(lams)
-    b, e0 = np.polyfit(x, hinge_t1, 1)
-    pred = e0 + b * x
-    ss = float(((hinge_t1 - hinge_t1.mean()) ** 2).sum())
-    r2 = 1.0 - float(((hinge_t1 - pred) ** 2).sum()) / ss if ss > 0 else float("nan")
-    return {"beta_hat": float(max(b, 0.0)), "slope": float(b), "r2": r2}
 
 
 def _target_task(setup: Setup, gamma, kappa) -> Task:

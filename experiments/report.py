@@ -356,7 +356,7 @@ def pruning_section(m: dict, rel: str) -> list[str]:
 
 
 def cdigits_pair_section(m: dict, rel: str) -> list[str]:
-    from experiments.cdigits_pair import PAPER_TABLE1
+    from experiments.paper import CDIGITS_TABLE1 as PAPER_TABLE1
 
     sizes = m["split_sizes"]
     c = m["config"]

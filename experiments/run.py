@@ -19,15 +19,13 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.checks import VALIDATORS, check_keys
+from experiments.checks import check_keys
 from experiments.config import to_container
 from experiments.io import atomic_write_text, load_metrics
+from experiments.registry import EXPERIMENTS, resolve
 from experiments.tracking import Tracker
 from synthetic.checks import ConfigError
 
-# name -> module with run(cfg, out_dir, progress=..., job_key=...); imported only after validation,
-# so that a bad config fails before torch is imported.
-EXPERIMENTS = {name: f"experiments.{name}" for name in VALIDATORS}
 ROOT = Path(__file__).resolve().parents[1]
 NOT_IN_JOB_KEY = ("progress", "logging", "recompute", "hydra", "cache_dir", "batched")
 
@@ -35,8 +33,8 @@ NOT_IN_JOB_KEY = ("progress", "logging", "recompute", "hydra", "cache_dir", "bat
 def code_hash() -> str:
     h = hashlib.sha256()
     for folder in ("synthetic", "models", "experiments", "plots"):
-        for path in sorted((ROOT / folder).glob("*.py")):
-            h.update(path.name.encode())
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            h.update(str(path.relative_to(ROOT)).encode())
             h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
@@ -88,7 +86,8 @@ def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
             f"experiment.name={name!r} is invalid: must be one of {sorted(EXPERIMENTS)}"
         )
     check_keys(cfg)
-    VALIDATORS[name](cfg)
+    spec = EXPERIMENTS[name]
+    setup = resolve(spec.validate)(cfg)
     key = job_key(cfg)
     if not cfg.get("recompute", False):
         done = finished_job(out_dir, key)
@@ -96,21 +95,31 @@ def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
             done["reused"] = True
             return done
     prepare_output_dir(out_dir)
-    module = importlib.import_module(EXPERIMENTS[name])  # the heavy imports (torch) happen here
-    from synthetic.runtime import tune_cpu_allocator
+    from synthetic.runtime import tune_cpu_allocator  # the heavy imports (torch) happen from here
 
     tune_cpu_allocator()
     atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     resolved = to_container(cfg)
     tracker = Tracker(resolved.get("logging", {}), resolved, out_dir, name)
     try:
-        metrics = module.run(cfg, out_dir, progress=bool(cfg.get("progress", False)), job_key=key)
+        metrics = compute_and_publish(spec, cfg, setup, out_dir, key)
         tracker.log_metrics(metrics, out_dir)
     except BaseException:
         tracker.finish(exit_code=1)
         raise
     tracker.finish(exit_code=0)
     return metrics
+
+
+def compute_and_publish(spec, cfg: DictConfig, setup, out_dir: Path, key: str) -> dict:
+    progress = bool(cfg.get("progress", False))
+    if spec.legacy is not None:
+        module = importlib.import_module(spec.legacy)
+        return module.run(cfg, out_dir, progress=progress, job_key=key)
+    from experiments.publish import publish
+
+    results = resolve(spec.compute)(cfg, setup, progress=progress)
+    return publish(spec, results, out_dir, key)
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from experiments.analysis import table1
 from experiments.checks import validate_task_pair as validate
 from experiments.common import (
     HISTORY_COLUMNS,
@@ -42,37 +43,6 @@ from models.correlation import exact_alpha, output_alpha
 from models.task_vectors import TaskVector
 from models.training import evaluate
 from synthetic.tasks import make_tasks
-
-
-def table1(lams: np.ndarray, curves: dict, ft_acc_t1: float, ev: dict) -> dict[str, Any]:
-    """Best λ for multi-task learning and for unlearning, from the mean curves."""
-    a1, a2 = curves["T1"]["acc_mean"], curves["T2"]["acc_mean"]
-    h1, h2 = curves["T1"]["hinge_mean"], curves["T2"]["hinge_mean"]
-    worse_acc, worse_hinge = np.minimum(a1, a2), np.maximum(h1, h2)
-    mt = int(np.lexsort((worse_hinge, -worse_acc))[0])
-    keep = a1 >= ev["retain_fraction"] * ft_acc_t1
-    out = {
-        "multi_task": {
-            "lambda": float(lams[mt]),
-            "T1_acc": float(a1[mt]),
-            "T2_acc": float(a2[mt]),
-            "T1_hinge": float(h1[mt]),
-            "T2_hinge": float(h2[mt]),
-        },
-        "unlearning": None,
-        "retain_threshold_acc": ev["retain_fraction"] * ft_acc_t1,
-    }
-    if keep.any():
-        idx = np.flatnonzero(keep)
-        un = int(idx[np.lexsort((-h2[idx], a2[idx]))[0]])
-        out["unlearning"] = {
-            "lambda": float(lams[un]),
-            "T1_acc": float(a1[un]),
-            "T2_acc": float(a2[un]),
-            "T1_hinge": float(h1[un]),
-            "T2_hinge": float(h2[un]),
-        }
-    return out
 
 
 def claims_for_pair(

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments import theorem3
+from experiments.theory import theorem3
 from plots.style import THEORY_COLOR, apply_style, plt, task_color
 
 
 def pair_figure(m: dict):
-    from experiments.cdigits_pair import PAPER_FIGURE1, PAPER_FIGURE1_LAMBDAS
+    from experiments.paper import CDIGITS_FIGURE1 as PAPER_FIGURE1
+    from experiments.paper import CDIGITS_FIGURE1_LAMBDAS as PAPER_FIGURE1_LAMBDAS
 
     apply_style()
     order = {"irrelevant": 0, "aligned": 1, "contradictory": 2}

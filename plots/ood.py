@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import LogNorm
 
-from experiments import theorem3
+from experiments.theory import theorem3
 from plots.style import THEORY_COLOR, apply_style, plt
 
 

@@ -77,9 +77,19 @@ def test_tiny_memory_budget_gives_many_chunks_and_the_same_numbers(setups):
     big = evaluate_grid(psi0, tvs, coef, data, margins=True)
     tiny = evaluate_grid(psi0, tvs, coef, data, memory_mb=0.05, margins=True)
     assert tiny.chunks > 20 * big.chunks
+    # Chunking changes the order (and the BLAS blocking) of float32 reductions over d, P and m, so
+    # the two agree to about (d + P + m) float32 roundings of the largest margin, not bit for bit.
+    # Accuracy may differ only where a margin lies inside that band around 0.
+    d, P, m = 32, 16, 64
     for name in data:
-        assert torch.allclose(tiny.margins[name], big.margins[name], rtol=1e-6, atol=1e-7)
-        assert torch.equal(tiny.accuracy[name], big.accuracy[name])
+        a, b = tiny.margins[name], big.margins[name]
+        tol = (d + P + m) * torch.finfo(torch.float32).eps * b.abs().max().item()
+        assert (a - b).abs().max().item() <= tol
+        ambiguous = b.abs() <= tol
+        agree = (a > 0) == (b > 0)
+        assert (agree | ambiguous).all()
+        if not ambiguous.any():
+            assert torch.equal(tiny.accuracy[name], big.accuracy[name])
 
 
 def test_identity_point_reproduces_the_finetuned_model(setups):

@@ -8,10 +8,11 @@ import torch
 from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
-from experiments import low_rank, ood, pruning, theorem3
+from experiments import low_rank, ood, pruning
 from experiments.checks import target_of
 from experiments.io import load_metrics
 from experiments.report import main as report_main
+from experiments.theory import theorem3
 from models.task_vectors import TaskVector
 from synthetic import ConfigError
 
