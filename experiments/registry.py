@@ -41,7 +41,12 @@ EXPERIMENTS: dict[str, Spec] = {
     "foundation": Spec(f"{_C}:validate_foundation", legacy="experiments.foundation"),
     "task_pair": Spec(f"{_C}:validate_task_pair", legacy="experiments.task_pair"),
     "phase_diagram": Spec(f"{_C}:validate_phase_diagram", legacy="experiments.phase_diagram"),
-    "gradients": Spec(f"{_C}:validate_gradients", legacy="experiments.gradients"),
+    "gradients": Spec(
+        f"{_C}:validate_gradients",
+        compute="experiments.one_layer.gradients:compute",
+        claims="experiments.claims.gradients:gradients_claims",
+        figures=("experiments.one_layer.gradients:figures",),
+    ),
     "ood": Spec(f"{_C}:validate_ood", legacy="experiments.ood"),
     "low_rank": Spec(f"{_C}:validate_low_rank", legacy="experiments.low_rank"),
     "pruning": Spec(f"{_C}:validate_pruning", legacy="experiments.pruning"),

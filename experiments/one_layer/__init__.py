@@ -1,0 +1,1 @@
+"""The one-layer transformer testbed: its experiments."""
