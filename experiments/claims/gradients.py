@@ -18,6 +18,11 @@ EXACT_TOL = 1e-12  # float64: a relative error at rounding level
 BOUND_RTOL = 1e-9  # slack of "error ≤ bound" for rounding in the bound's product
 
 
+def _number(x: float | None) -> float:
+    """A float of the results; NaN (a slope fitted on < 2 points) reads back from JSON as null."""
+    return float("nan") if x is None else x
+
+
 def _within_bound(row: dict) -> bool:
     return row["error"] <= row["bound"] * (1 + BOUND_RTOL)
 
@@ -49,7 +54,10 @@ def second_order_claim(results: dict) -> dict[str, Any]:
     kmax = max(exp["epochs"])
     sel = [r for r in table if r["k"] == kmax]
     smooth = [r for r in sel if r["flipped_units"] == 0.0]
-    slope, slope_all = results["multi_epoch_loglog_slope"], results["multi_epoch_loglog_slope_all"]
+    slope, slope_all = (
+        _number(results[key])
+        for key in ("multi_epoch_loglog_slope", "multi_epoch_loglog_slope_all")
+    )
     ratio_small = [r["error"] / r["predicted"] for r in table if r["lr"] == min(exp["lrs"])]
     ratios_ok, slope_ok = all(abs(x - 1) <= 0.1 for x in ratio_small), abs(slope - 2) <= 0.3
     at_kmax = ", ".join(

@@ -55,19 +55,17 @@ def _rel(a: dict, b: dict) -> float:
     return norm({k: a[k] - b[k] for k in a}) / max(norm(b), 1e-300)
 
 
+def one_epoch_gd(n: int, lr: float, loss: str, seed: int) -> TrainConfig:
+    """The project's trainer set to one epoch of full-batch GD: epochs mode, one batch of all n."""
+    return TrainConfig(
+        mode="epochs", n_train=n, batch_size=n, n_epochs=1, eps=0.0, lr=lr, loss=loss, seed=seed
+    )
+
+
 def exactness(psi0, tasks, exp, seed) -> dict[str, float]:
     """Part 1 with the project's trainer (epochs mode, one full batch, one epoch)."""
     n, lr, loss = exp["n_train"], exp["exact_lr"], exp["loss"]
-    cfg = TrainConfig(
-        mode="epochs",
-        n_train=n,
-        batch_size=n,
-        n_epochs=1,
-        eps=0.0,
-        lr=lr,
-        loss=loss,
-        seed=derive_seed("gradients", seed),
-    )
+    cfg = one_epoch_gd(n, lr, loss, derive_seed("gradients", seed))
     taus, grads = [], []
     for t in tasks:
         res = finetune(psi0, t, cfg)
