@@ -130,7 +130,8 @@ def test_theory_update_norm_shares():
     assert not first_epoch_dominates(update_norm_shares([1.0, 3.0]))
 
 
-def _results(ex1=1e-15, ratio=1.0, slope=2.0, over_bound=False, share0=0.5, cos=0.95, gap=0.0):
+def _results(ex1=1e-15, exm=1e-15, ratio=1.0, slope=2.0, over_bound=False, share0=0.5, **more):
+    cos, adam, gap = more.get("cos", 0.95), more.get("adam", 0.5), more.get("gap", 0.0)
     row = {"lr": 1e-6, "k": 2, "error": ratio * 1e-12, "predicted": 1e-12, "flipped_units": 0.0}
     row["bound"] = row["error"] * (0.5 if over_bound else 2.0)
     dom = {"norm_share": [share0, 1 - share0], "cos_first_with_final": {"mean": cos}}
@@ -139,13 +140,13 @@ def _results(ex1=1e-15, ratio=1.0, slope=2.0, over_bound=False, share0=0.5, cos=
     exp = {"merge_tasks": 3, "epochs": [2]}
     return {
         "config": {"experiment": {**exp, "lrs": [1e-6], "dominance_losses": ["hinge"]}},
-        "exactness": [{"one_task_rel_error": ex1, "mean_of_tasks_rel_error": 1e-15}],
+        "exactness": [{"one_task_rel_error": ex1, "mean_of_tasks_rel_error": exm}],
         "multi_epoch": [row],
         "multi_epoch_loglog_slope": slope,
         "multi_epoch_loglog_slope_all": slope,
         "dominance": {
             "sgd/hinge": {**dom, "first_step_cosine": {"mean": 1.0}},
-            "adam/hinge": {**dom, "first_step_cosine": {"mean": 0.5}},
+            "adam/hinge": {**dom, "first_step_cosine": {"mean": adam}},
         },
         "merging": {"pair / sum / one_epoch": merged, "pair / sum / converged": merge},
     }
@@ -156,11 +157,13 @@ def _results(ex1=1e-15, ratio=1.0, slope=2.0, over_bound=False, share0=0.5, cos=
     [
         ({}, None, ["agrees"] * 7),
         ({"ex1": 1e-9}, 0, "disagrees"),
+        ({"exm": 1e-9}, 1, "disagrees"),
         ({"slope": 1.0}, 2, "partly"),
         ({"slope": 1.0, "ratio": 1.5}, 2, "disagrees"),
         ({"over_bound": True}, 3, "disagrees"),
         ({"share0": 0.4}, 4, "disagrees"),
         ({"cos": 0.5}, 4, "disagrees"),
+        ({"adam": 0.95}, 5, "disagrees"),
         ({"gap": 0.1}, 6, "disagrees"),
     ],
 )
