@@ -36,7 +36,7 @@ def resolve(ref: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)
 
 
-_C = "experiments.checks"
+_C = "experiments.config"
 EXPERIMENTS: dict[str, Spec] = {
     "foundation": Spec(f"{_C}:validate_foundation", legacy="experiments.foundation"),
     "task_pair": Spec(f"{_C}:validate_task_pair", legacy="experiments.task_pair"),

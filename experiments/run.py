@@ -158,7 +158,9 @@ def precheck_output_dirs(argv: list[str]) -> str | None:
 
 
 if __name__ == "__main__":
-    problem = precheck_output_dirs(sys.argv[1:])
+    from experiments.config.compose import composition_problem
+
+    problem = precheck_output_dirs(sys.argv[1:]) or composition_problem(sys.argv[1:])
     if problem:
         print(f"ConfigError: {problem}", file=sys.stderr)
         sys.exit(2)

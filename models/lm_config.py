@@ -4,22 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from synthetic.checks import check_fields, choice, integer, number
+
 
 @dataclass(frozen=True)
 class LMConfig:
-    arch: str = "gpt2"  # gpt2 | phi
-    n_embd: int = 96
-    n_layer: int = 3
-    n_head: int = 4
-    n_positions: int = 128
-    vocab_size: int = 768  # BPE vocabulary trained here (ignored for a pretrained checkpoint)
-    seed: int = 0
+    arch: str = choice("gpt2", "gpt2", "phi")
+    n_embd: int = integer(96, lo=1)
+    n_layer: int = integer(3, lo=1)
+    n_head: int = integer(4, lo=1)
+    n_positions: int = integer(128, lo=1)
+    vocab_size: int = integer(768, lo=260)  # BPE trained here (ignored for a pretrained checkpoint)
+    seed: int = integer(0, lo=0)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "model")
 
 
 @dataclass(frozen=True)
-class LMTrainConfig:
-    steps: int = 300
-    batch_size: int = 16
-    seq_len: int = 64
-    lr: float = 3e-3
+class LMSteps:
+    """One training phase (checked by ``check_fields(steps, "train.<phase>")``)."""
+
+    steps: int = integer(300, lo=1)
+    batch_size: int = integer(16, lo=1)
+    seq_len: int = integer(64, lo=1)
+    lr: int | float = number(3e-3, low=0.0, low_open=True)
+
+
+@dataclass(frozen=True)
+class LMTrainConfig(LMSteps):
     seed: int = 0

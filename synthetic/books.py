@@ -15,10 +15,12 @@ books it equals ``overlap`` for (A, B) up to rounding and 0 for (A, C) and (B, C
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from synthetic.checks import check_float, check_int
+from synthetic.checks import check_float, check_int, fail
 
 SYLLABLES = [
     "ar",
@@ -248,3 +250,31 @@ def shared_entity_fraction(a: Cast, b: Cast) -> float:
     """|entities(a) ∩ entities(b)| / |entities(b)|."""
     eb = b.entities()
     return len(a.entities() & eb) / len(eb)
+
+
+def read_corpus(s: Any) -> dict:
+    """The three books (A, B, C) and the background of a setup (``experiments.config.LSetup``):
+    the user's files or the seeded generator's."""
+    if s.books:
+        books = {
+            k: Path(p).read_text(encoding="utf-8") for k, p in zip("ABC", s.books, strict=True)
+        }
+        for k, text in books.items():
+            if len(text.strip()) < 200:
+                raise fail(
+                    f"data.books[{'ABC'.index(k)}]",
+                    s.books["ABC".index(k)],
+                    "holds too little text (< 200 characters)",
+                )
+        background = Path(s.background).read_text(encoding="utf-8") if s.background else ""
+        return {"books": books, "background": background}
+    corpus = generate(
+        s.corpus_seed,
+        overlap=s.overlap,
+        sentences=s.sentences,
+        background_sentences=s.background_sentences,
+    )
+    background = (
+        Path(s.background).read_text(encoding="utf-8") if s.background else corpus.background
+    )
+    return {"books": dict(corpus.books), "background": background, "casts": corpus.casts}

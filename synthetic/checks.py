@@ -6,8 +6,9 @@ Every check names the bad key, the value it got and the valid range, e.g.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -67,6 +68,64 @@ def check_choice(key: str, value: Any, choices: Sequence[str]) -> str:
     if value not in choices:
         raise fail(key, value, f"must be one of {list(choices)}")
     return value
+
+
+def check_bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise fail(key, value, "must be true or false")
+    return value
+
+
+def check_list(key: str, values: Any, check: Callable[[str, Any], Any], *, empty: bool = False):
+    """A list whose entries each pass ``check(f"{key}[i]", entry)``; non-empty unless ``empty``."""
+    if not isinstance(values, list | tuple) or not (values or empty):
+        raise fail(key, values, "must be a non-empty list" if not empty else "must be a list")
+    return [check(f"{key}[{i}]", v) for i, v in enumerate(values)]
+
+
+# Declarative fields: the range of a config value is written once, on its dataclass field; a
+# dataclass checks its values with ``check_fields(self, section)`` (e.g. in ``__post_init__``).
+def _field(default: Any, check: Callable[[str, Any], Any], optional: bool = False) -> Any:
+    def run(key: str, value: Any) -> None:
+        if not (optional and value is None):
+            check(key, value)
+
+    meta = {"check": run}
+    if isinstance(default, list | dict):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def integer(default: Any = dataclasses.MISSING, *, lo=None, hi=None, optional=False) -> Any:
+    return _field(default, lambda k, v: check_int(k, v, minimum=lo, maximum=hi), optional)
+
+
+def number(default: Any = dataclasses.MISSING, *, optional: bool = False, **rng: Any) -> Any:
+    return _field(default, lambda k, v: check_float(k, v, **rng), optional)
+
+
+def choice(default: Any, *options: Any) -> Any:
+    return _field(default, lambda k, v: check_choice(k, v, options))
+
+
+def flag(default: Any = dataclasses.MISSING) -> Any:
+    return _field(default, check_bool)
+
+
+def each(default: Any, check: Callable[[str, Any], Any], *, empty: bool = False) -> Any:
+    """A list field whose entries each pass ``check``."""
+    return _field(default, lambda k, v: check_list(k, v, check, empty=empty))
+
+
+def numbers(default: Any = dataclasses.MISSING, *, empty: bool = False, **rng: Any) -> Any:
+    return each(default, lambda k, v: check_float(k, v, **rng), empty=empty)
+
+
+def check_fields(obj: Any, section: str) -> None:
+    """Run the check of every declared field of the dataclass ``obj`` (keys ``section.field``)."""
+    for f in dataclasses.fields(obj):
+        if "check" in f.metadata:
+            f.metadata["check"](f"{section}.{f.name}" if section else f.name, getattr(obj, f.name))
 
 
 def check_room(d: Any, n_span: int, n_irrelevant: Any) -> int:

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from synthetic.checks import ConfigError, check_choice, check_float, check_positive_int
+from synthetic.checks import ConfigError, check_fields, choice, integer, number
 
 
 @dataclass(frozen=True)
 class TokenConfig:
     """How the P tokens of one sample are made."""
 
-    n_tokens: int = 16  # P
-    delta_star: float = 0.25  # δ*, fraction of label-relevant tokens
-    delta_conf: float = 0.125  # δ#, fraction of confusion tokens
-    counts: str = "fixed"  # "fixed" (rounded) or "random" (multinomial, majority enforced)
-    noise_std: float = 0.0  # Gaussian token noise, tokens renormalised to unit norm
+    n_tokens: int = integer(16, lo=1)  # P
+    delta_star: int | float = number(0.25, low=0.0, high=1.0, low_open=True)  # δ*, relevant tokens
+    delta_conf: int | float = number(0.125, low=0.0, high=1.0)  # δ#, fraction of confusion tokens
+    counts: str = choice("fixed", "fixed", "random")  # rounded | multinomial (majority enforced)
+    noise_std: int | float = number(0.0, low=0.0)  # Gaussian token noise, tokens renormalised
 
     def __post_init__(self) -> None:
-        check_positive_int("data.n_tokens", self.n_tokens)
-        check_float("data.delta_star", self.delta_star, low=0.0, high=1.0, low_open=True)
-        check_float("data.delta_conf", self.delta_conf, low=0.0, high=1.0)
-        check_choice("data.counts", self.counts, ["fixed", "random"])
-        check_float("data.noise_std", self.noise_std, low=0.0)
+        check_fields(self, "data")
         if self.delta_star + self.delta_conf > 1.0 + 1e-12:
             raise ConfigError(
                 f"data.delta_star={self.delta_star!r}, data.delta_conf={self.delta_conf!r} is invalid: "

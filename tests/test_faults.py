@@ -3,6 +3,7 @@ bit-identical reruns, unknown keys, malicious checkpoints, sizes that do not fit
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -205,6 +206,44 @@ def test_hostile_overrides_fail_in_one_line(override, pattern, tmp_path):
     with pytest.raises(ConfigError, match=pattern) as err:
         run_experiment(cfg, tmp_path / "out")
     assert "\n" not in str(err.value) and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "line"),
+    [
+        (["foo=1"], r"^foo is not a valid key: valid keys are \['batched', "),
+        (["data.foo=1"], r"^data\.foo is not a valid key: valid keys are \['alpha', "),
+        (["data.d=abc"], r"^data\.d=abc is invalid: must be an integer$"),
+        (["experiment=ood", "experiment.kappas=[0,x]"], r"^experiment\.kappas=\[0,x\] is invalid"),
+        (
+            ["logging.wandb.enabled=maybe"],
+            r"^logging\.wandb\.enabled=maybe is invalid: must be true",
+        ),
+        (["-m", "data.alpha=0.1,x"], r"^data\.alpha=x is invalid: must be a number$"),
+        (
+            ["experiment=nope"],
+            r"^experiment='nope' is invalid: must be one of \['cdigits_compress'",
+        ),
+        (["data.d=[1"], r"^data\.d=\[1 is not a valid override"),
+    ],
+)
+def test_composition_errors_are_one_line(overrides, line):
+    """Unknown keys and mistyped values fail at composition (the schema), named in one line."""
+    from experiments.config.compose import composition_problem
+
+    assert composition_problem(["experiment=foundation", "experiment.n_seeds=1"]) is None
+    problem = composition_problem(overrides)
+    assert problem is not None and re.match(line, problem) and "\n" not in problem
+
+
+@pytest.mark.slow
+def test_composition_error_on_the_cli_exits_2_with_one_line(tmp_path):
+    r = _cli(["data.d=abc", f"hydra.run.dir={tmp_path / 'out'}"])
+    assert (
+        r.returncode == 2
+        and r.stderr.strip() == "ConfigError: data.d=abc is invalid: must be an integer"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 class _Evil:

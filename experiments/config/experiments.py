@@ -1,0 +1,183 @@
+"""The experiments' own keys (``experiment.*``): one schema per experiment name, whose defaults are
+its standard values (a preset in ``conf/experiment/`` holds only its deltas)."""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, field
+
+from synthetic.checks import check_choice, check_fields, check_int, choice, each, integer, number
+from synthetic.checks import numbers as nums
+
+Num = int | float
+POS = {"low": 0.0, "low_open": True}  # (0, inf)
+FRAC = {"low": 0.0, "high": 1.0}  # [0, 1]
+KEEP = {**FRAC, "low_open": True}  # (0, 1]
+
+
+def lst(*values: object) -> list:
+    """A list default (checked elsewhere, with the keys it depends on)."""
+    return field(default_factory=lambda: list(values))
+
+
+KAPPAS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+
+
+@dataclass(kw_only=True)
+class Experiment:
+    name: str = MISSING
+    n_seeds: int = integer(5, lo=1)  # seeds first_seed .. first_seed + n_seeds - 1
+    first_seed: int = integer(0, lo=0)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "experiment")
+
+
+@dataclass(kw_only=True)
+class Foundation(Experiment):
+    name: str = "foundation"
+    estimator_output: str = choice("batch", "batch", "hidden")  # output vector of α̂
+    low_rank: int = integer(1, lo=1)  # rank of the truncated task vectors reported (<= d)
+
+
+@dataclass(kw_only=True)
+class TaskPair(Experiment):
+    name: str = "task_pair"
+    label: str | None = None
+
+
+@dataclass(kw_only=True)
+class PhaseDiagram(Experiment):
+    name: str = "phase_diagram"
+    alpha_min: Num = number(-1.0, low=-1.0, high=1.0)
+    alpha_max: Num = number(1.0, low=-1.0, high=1.0)
+    alpha_step: Num = number(0.1, **POS)
+
+
+@dataclass(kw_only=True)
+class Gradients(Experiment):
+    """Task vectors as gradients (gradients.md); the preset explains the η grid."""
+
+    name: str = "gradients"
+    n_train: int = integer(512, lo=2)  # the fixed training set (one full batch = one epoch)
+    loss: str = choice("logistic", "logistic", "hinge")  # smooth loss of parts 1-3
+    lrs: list[Num] = nums([1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 1e-3, 1e-2, 1e-1], **POS)  # η grid
+    exact_lr: Num = number(1.0, **POS)  # part 1 step size
+    epochs: list[int] = each([2, 3, 5, 10], lambda k, v: check_int(k, v, minimum=1))  # k grid
+    power_iters: int = integer(30, lo=1)  # power iteration on Hessian-vector products
+    dominance_losses: list[str] = each(  # part 3: the fine-tuning loss and a smooth one
+        ["hinge", "logistic"], lambda k, v: check_choice(k, v, ["hinge", "logistic"])
+    )
+    sgd_epochs: int = integer(10, lo=2)  # part 3: epochs of minibatch training
+    sgd_batch: int = integer(64, lo=1)
+    sgd_lr: Num = number(5.0, **POS)  # the project's fine-tuning step size (train.lr)
+    adam_lr: Num = number(0.01, **POS)
+    merge_tasks: int = integer(3, lo=2)  # part 4: orthonormal tasks merged (<= data.d - 1)
+    merge_epochs: int = integer(20, lo=1)  # part 4: epoch budget of the converged runs
+
+
+@dataclass(kw_only=True)
+class Ood(Experiment):
+    """Theorem 3 (γ, κ and normalize are checked together by ``target_of``; λ axes by ``lambda_axis``)."""
+
+    name: str = "ood"
+    label: str | None = "paper's γ"
+    gamma: list[Num] = lst(0.792, -0.637)
+    kappa: Num | None = None  # null: sqrt(max(0, 1 - sum gamma^2))
+    normalize: bool = True  # rescale (gamma, kappa) to a unit vector (if sum of squares <= 1.1)
+    lam_min: Num = -2.0  # the (lambda1, lambda2) grid: [-2, 3]^2
+    lam_max: Num = 3.0
+    lam_step: Num = 0.1
+    n_val: int = integer(512, lo=1)  # validation samples of T' (to choose the best point)
+    estimator_output: str = choice("batch", "batch", "hidden")  # gamma-hat output vector
+    beta: Num | None = number(None, optional=True, low=0.0)  # null: beta-hat (T1's hinge slope)
+    kappas: list[Num] = nums(KAPPAS, empty=True, **FRAC)  # [] disables the kappa sweep
+    sweep_lam_step: Num = 0.2  # coarser grid for the kappa sweep and the gamma map
+    sweep_n: int = integer(256, lo=1)  # validation and test samples per kappa
+    gamma_map_step: Num | None = number(None, optional=True, **KEEP)  # null disables the map
+    map_seeds: int = integer(2, lo=1)
+    map_n: int = integer(256, lo=1)
+
+
+@dataclass(kw_only=True)
+class Edits(Experiment):
+    """Corollaries 1-2 (low_rank, pruning): the edits of the task_pair and ood_span presets."""
+
+    aligned_alpha: Num = number(0.8, **KEEP)  # the pairs of the task_pair presets
+    contradictory_alpha: Num = number(-0.8, low=-1.0, high=0.0, high_open=True)
+    ood_gamma: list[Num] = lst(0.2, -0.4)  # the ood_span target (kappa = sqrt(1 - sum gamma^2))
+    pair_lam_step: Num = number(0.2, **POS)  # lambda grid of the pair edits: eval.lam_min..max
+    lam_min: Num = -2.0  # (lambda1, lambda2) grid of the out-of-domain edit
+    lam_max: Num = 3.0
+    ood_lam_step: Num = 0.5
+    n_eval: int = integer(256, lo=2)  # samples per task (and per T' split) for every edit
+
+
+@dataclass(kw_only=True)
+class LowRank(Edits):
+    name: str = "low_rank"
+    ranks: list[int] = lst(1, 2, 4, 8, 16, 32)  # each <= min(d, m) (checked with the model)
+
+
+@dataclass(kw_only=True)
+class Pruning(Edits):
+    name: str = "pruning"
+    keep: list[Num] = nums([1.0, 0.75, 0.5, 0.3, 0.2, 0.1, 0.05], **KEEP)  # kept fractions
+
+
+@dataclass(kw_only=True)
+class CDigits(Experiment):
+    """Coloured digits: (r_o, r_e) = fractions of red among odd / even digits (``rates``)."""
+
+    n_seeds: int = integer(3, lo=1)
+    t1: list[Num] = lst(1.0, 0.0)
+    estimator_output: str = choice("batch", "batch", "features")  # batch | features (pooled)
+    min_own_accuracy: Num = number(0.9, **FRAC)
+
+
+@dataclass(kw_only=True)
+class CDigitsPair(CDigits):
+    name: str = "cdigits_pair"
+    pairs: dict[str, list[Num]] = field(
+        default_factory=lambda: {
+            "irrelevant": [0.5, 0.5],
+            "aligned": [0.9, 0.1],
+            "contradictory": [0.0, 1.0],
+        }
+    )
+
+
+@dataclass(kw_only=True)
+class CDigitsOod(CDigits):
+    name: str = "cdigits_ood"
+    t1: list[Num] = lst(0.85, 0.15)
+    t2: list[Num] = lst(0.05, 0.95)
+    target: list[Num] = lst(0.9, 0.1)
+    lam_min: Num = -2.0  # (lambda1, lambda2) grid [-2, 3]^2, step 0.2 (the paper's Table 2)
+    lam_max: Num = 3.0
+    lam_step: Num = 0.2
+    high_accuracy: Num = number(0.95, **KEEP)  # region: accuracy >= this x fine-tuned on T'
+
+
+@dataclass(kw_only=True)
+class CDigitsCompress(CDigitsPair):
+    name: str = "cdigits_compress"
+    ranks: list[int] = lst(1, 2, 4, 8, 16)  # each matrix truncated to min(r, its rank); <= dim
+    keep: list[Num] = nums([0.5, 0.2, 0.1, 0.05], **KEEP)  # magnitude pruning, kept fraction
+    n_eval: int = integer(256, lo=1)  # test digits per task
+    tolerance: Num = number(0.05, **FRAC)  # an edit is kept when its score drops by at most this
+
+
+@dataclass(kw_only=True)
+class LMUnlearning(Experiment):
+    name: str = "lm_unlearning"
+    n_seeds: int = integer(3, lo=1)
+    lambdas: list[Num] = nums([0.0, -0.2, -0.4, -0.6, -0.8, -1.0], low=-10.0, high=10.0)
+    n_prompts: int = integer(48, lo=1)  # held-out prompts per book
+    prompt_tokens: int = integer(24, lo=1)
+    continuation_tokens: int = integer(24, lo=1)
+
+
+ONE_LAYER = (Foundation, TaskPair, PhaseDiagram, Gradients, Ood, LowRank, Pruning)
+SCHEMAS: dict[str, type[Experiment]] = {
+    c().name: c for c in (*ONE_LAYER, CDigitsPair, CDigitsOod, CDigitsCompress, LMUnlearning)
+}
