@@ -42,9 +42,24 @@ EXPERIMENTS: dict[str, Spec] = {
     "task_pair": Spec(f"{_C}:validate_task_pair", legacy="experiments.task_pair"),
     "phase_diagram": Spec(f"{_C}:validate_phase_diagram", legacy="experiments.phase_diagram"),
     "gradients": Spec(f"{_C}:validate_gradients", legacy="experiments.gradients"),
-    "ood": Spec(f"{_C}:validate_ood", legacy="experiments.ood"),
-    "low_rank": Spec(f"{_C}:validate_low_rank", legacy="experiments.low_rank"),
-    "pruning": Spec(f"{_C}:validate_pruning", legacy="experiments.pruning"),
+    "ood": Spec(
+        f"{_C}:validate_ood",
+        compute="experiments.one_layer.ood:compute",
+        claims="experiments.claims.ood:claims",
+        figures=("experiments.one_layer.ood:figures",),
+    ),
+    "low_rank": Spec(
+        f"{_C}:validate_low_rank",
+        compute="experiments.one_layer.low_rank:compute",
+        claims="experiments.claims.compression:low_rank_claims",
+        figures=("plots.one_layer.compression:low_rank_figures",),
+    ),
+    "pruning": Spec(
+        f"{_C}:validate_pruning",
+        compute="experiments.one_layer.pruning:compute",
+        claims="experiments.claims.compression:pruning_claims",
+        figures=("plots.one_layer.compression:pruning_figures",),
+    ),
     "cdigits_pair": Spec(f"{_C}:validate_cdigits_pair", legacy="experiments.cdigits_pair"),
     "cdigits_ood": Spec(f"{_C}:validate_cdigits_ood", legacy="experiments.cdigits_ood"),
     "cdigits_compress": Spec(

@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from experiments.analysis import best_points, stack_parts
 from experiments.common import lambda_curves, psi0_for_seed, test_set, train_all
 from experiments.config import Setup, lambda_grid
-from experiments.ood import TARGET, best_points, geometry_for, grid_maps, stack_parts, val_set
+from experiments.one_layer.ood_common import TARGET, geometry_for, grid_maps, val_set
 from models.cache import ModelCache
 from models.task_vectors import TaskVector
 from synthetic.patterns import pair_geometry
@@ -79,19 +80,8 @@ def pair_alphas(exp: dict) -> dict[str, float]:
     }
 
 
-def prepare(
-    setup: Setup,
-    exp: dict,
-    ev: dict,
-    seeds: list[int],
-    cache: ModelCache,
-    *,
-    batched,
-    progress: bool,
-) -> EditSuite:
-    """Fine-tune (or fetch) every model the edits need and sample their data."""
-    from experiments.checks import lambda_axis, target_of
-
+def _pair_tasks(setup: Setup, exp: dict) -> dict[str, dict]:
+    """The tasks of the three pairs (irrelevant, aligned, contradictory), by pair."""
     device = resolve_device(setup.device)
     pair_tasks = {}
     for pair, alpha in pair_alphas(exp).items():
@@ -105,6 +95,23 @@ def prepare(
             dtype=setup.dtype,
         )
         pair_tasks[pair] = make_tasks(geo, setup.tokens)
+    return pair_tasks
+
+
+def prepare(
+    setup: Setup,
+    exp: dict,
+    ev: dict,
+    seeds: list[int],
+    cache: ModelCache,
+    *,
+    batched,
+    progress: bool,
+) -> EditSuite:
+    """Fine-tune (or fetch) every model the edits need and sample their data."""
+    from experiments.checks import lambda_axis, target_of
+
+    pair_tasks = _pair_tasks(setup, exp)
     target = target_of({"ood_gamma": exp["ood_gamma"]}, gamma_key="ood_gamma")
     ood_tasks = make_tasks(geometry_for(setup, target["gamma"], target["kappa"]), setup.tokens)
     psi0s = {s: psi0_for_seed(setup, s) for s in seeds}
@@ -232,9 +239,3 @@ def evaluate_edits(
         "success": bool(best["hinge"]["mean"] <= eps),
     }
     return {k: out[k] for k in EDITS}
-
-
-def kept_guarantees(full: dict, edited: dict) -> tuple[list[str], list[str]]:
-    """Edits that succeed with the full vectors, and those of them that still succeed after the edit."""
-    ok_full = [e for e in EDITS if full[e]["success"]]
-    return ok_full, [e for e in ok_full if edited[e]["success"]]

@@ -1,0 +1,1 @@
+"""The one-layer testbed: the experiments on the one-layer transformer of the theory paper."""
