@@ -8,7 +8,12 @@ import math
 from typing import Any
 
 from experiments.claims import claim, verdict
-from experiments.theory.corollaries import kept_guarantees, row_norm_ratio, smallest_keeping_all
+from experiments.theory.corollaries import (
+    EDIT_LABELS,
+    kept_guarantees,
+    row_norm_ratio,
+    smallest_keeping_all,
+)
 
 
 def _lost(labels: dict, lost: list[str]) -> str:
@@ -17,7 +22,7 @@ def _lost(labels: dict, lost: list[str]) -> str:
 
 def low_rank_claims(m: dict) -> list[dict[str, Any]]:
     """Rank 1 keeps every edit; the task vectors are approximately rank 1."""
-    full, edits, labels = m["full"], m["edits"], m["edit_labels"]
+    full, edits, labels = m["full"], m["edits"], EDIT_LABELS
     rows = []
     r1 = m["results"]["both"].get("1")
     if r1 is not None:
@@ -67,7 +72,7 @@ def _row_groups(m: dict) -> dict[str, Any]:
 
 
 def _rows_keep_guarantees(m: dict) -> dict[str, Any]:
-    full, keeps, edits, labels = m["full"], m["keep"], m["edits"], m["edit_labels"]
+    full, keeps, edits, labels = m["full"], m["keep"], m["edits"], EDIT_LABELS
     ok_full = kept_guarantees(full, full, edits)[0]
     s_rows, s_mag = (
         smallest_keeping_all(full, m["results"][x], keeps, edits) for x in ("rows", "magnitude")

@@ -17,11 +17,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from experiments.config import Setup, seeds_of, to_container
-from experiments.one_layer.edits import EDIT_LABELS, EDITS, evaluate_edits, prepare
-from experiments.theory.corollaries import smallest_keeping_all
+from experiments.config import Setup, to_container
+from experiments.one_layer.edits import (
+    EDITS,
+    compressed_edits,
+    series,
+)
+from experiments.theory.corollaries import EDIT_LABELS, smallest_keeping_all
 from models.cache import ModelCache
 from models.task_vectors import TaskVector, low_rank
 
@@ -73,39 +76,29 @@ def _edit_table(results: dict, ranks: list[int]) -> dict[str, Any]:
 def compute(
     cfg: Any, setup: Setup, *, progress: bool = False, cache: ModelCache | None = None
 ) -> dict[str, Any]:
-    c = to_container(cfg)
-    exp, ev = c["experiment"], c["eval"]
     t0 = time.perf_counter()
-    cache = cache if cache is not None else ModelCache(c.get("cache_dir"))
-    suite = prepare(
-        setup, exp, ev, seeds_of(exp), cache, batched=c.get("batched", "auto"), progress=progress
+    c = to_container(cfg)
+    ranks = sorted(set(int(r) for r in c["experiment"]["ranks"]))
+    suite, full, results = compressed_edits(
+        setup,
+        c,
+        cache,
+        list(MODES),
+        ranks,
+        lambda tv, mode, r: truncate(tv, r, MODES[mode]),
+        desc="low rank: edits",
+        progress=progress,
     )
-    full = evaluate_edits(suite, lambda tv: tv, ev)
-    ranks = sorted(set(int(r) for r in exp["ranks"]))
-    results: dict[str, dict[str, Any]] = {mode: {} for mode in MODES}
-    todo = [(mode, r) for mode in MODES for r in ranks]
-    for mode, r in tqdm(todo, desc="low rank: edits", disable=not progress):
-        results[mode][str(r)] = evaluate_edits(
-            suite, lambda tv, r=r, p=MODES[mode]: truncate(tv, r, p), ev
-        )
-    series = {
-        key: {
-            mode: {e: [results[mode][str(r)][e][key] for r in ranks] for e in EDITS}
-            for mode in MODES
-        }
-        for key in ("acc", "hinge")
-    }
     out: dict[str, Any] = {
         "experiment": "low_rank",
         "config": c,
         "ranks": ranks,
         "modes": list(MODES),
         "edits": list(EDITS),
-        "edit_labels": dict(EDIT_LABELS),
         "full": full,
         "results": results,
-        "accuracy": series["acc"],
-        "hinge": series["hinge"],
+        "accuracy": series(results, ranks, "acc"),
+        "hinge": series(results, ranks, "hinge"),
         "spectra": spectra(suite.vectors()),
         "models_requested": suite.models_requested,
         "models_trained": suite.models_trained,
@@ -121,3 +114,10 @@ def compute(
         f"{suite.models_trained}/{suite.models_requested} models trained; {out['wall_seconds']:.1f}s"
     )
     return out
+
+
+def figures(m: dict) -> dict[str, Any]:
+    """The figure of ``low_rank``; the edits' labels come from ``experiments.theory.corollaries``."""
+    from plots.one_layer.compression import low_rank_figure
+
+    return {"low_rank": low_rank_figure(m, EDIT_LABELS)}

@@ -37,7 +37,7 @@ from experiments.checks import lambda_axis, target_of
 from experiments.common import psi0_for_seed, test_set, train_all
 from experiments.config import Setup, seeds_of, to_container
 from experiments.one_layer.ood_common import TARGET, geometry_for, grid_maps, val_set
-from experiments.one_layer.ood_sweeps import gamma_map, kappa_sweep
+from experiments.one_layer.ood_sweeps import Combos, gamma_map, kappa_sweep
 from experiments.one_layer.ood_tables import ood_tables, table2_of
 from experiments.theory import theorem3
 from models.cache import ModelCache
@@ -120,15 +120,13 @@ def _sweeps(setup: Setup, exp: dict, psi0s: dict, tvs: dict, gamma, mem: float, 
     direction = np.asarray(gamma) / np.linalg.norm(gamma)
     sweep = []
     if exp.get("kappas"):
-        sweep = kappa_sweep(
-            setup, list(exp["kappas"]), direction, psi0s, tvs, s1, s2, exp["sweep_n"], mem, progress
-        )
+        combos = Combos(psi0s, tvs, s1, s2, mem)
+        sweep = kappa_sweep(setup, list(exp["kappas"]), direction, combos, exp["sweep_n"], progress)
     gmap = []
     if exp.get("gamma_map_step") is not None:
         map_seeds = {s: psi0s[s] for s in list(psi0s)[: exp["map_seeds"]]}
-        gmap = gamma_map(
-            setup, exp["gamma_map_step"], map_seeds, tvs, s1, s2, exp["map_n"], mem, progress
-        )
+        combos = Combos(map_seeds, tvs, s1, s2, mem)
+        gmap = gamma_map(setup, exp["gamma_map_step"], combos, exp["map_n"], progress)
     return sweep, gmap
 
 

@@ -4,6 +4,8 @@ disk, both on the coarser (λ1, λ2) grid of ``experiment.sweep_lam_step``."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,17 +18,26 @@ from experiments.one_layer.ood_common import grid_maps, target_task, val_set
 from experiments.theory import theorem3
 
 
+@dataclass(frozen=True)
+class Combos:
+    """Per seed Ψ0 and [τ1, τ2], and the (λ1, λ2) grid on which Ψ0 + λ1 τ1 + λ2 τ2 is evaluated."""
+
+    psi0s: dict
+    tvs: dict
+    l1: np.ndarray
+    l2: np.ndarray
+    memory_mb: float
+
+    def maps(self, data: Callable[[int], dict]) -> list[dict[str, dict[str, np.ndarray]]]:
+        """Per seed ``grid_maps`` on ``data(seed)``."""
+        return [
+            grid_maps(psi0, self.tvs[s], self.l1, self.l2, data(s), self.memory_mb)
+            for s, psi0 in self.psi0s.items()
+        ]
+
+
 def kappa_sweep(
-    setup: Setup,
-    kappas: list[float],
-    direction: np.ndarray,
-    psi0s: dict,
-    tvs: dict,
-    l1: np.ndarray,
-    l2: np.ndarray,
-    n: int,
-    memory_mb: float,
-    progress: bool,
+    setup: Setup, kappas: list[float], direction: np.ndarray, combos: Combos, n: int, progress: bool
 ) -> list[dict[str, Any]]:
     """Best T' accuracy/hinge (chosen on validation, reported on test) as μ_T' leaves span(μ1, μ2)."""
     rows = []
@@ -34,18 +45,10 @@ def kappa_sweep(
         scale = math.sqrt(max(0.0, 1.0 - kappa**2))
         gamma = (direction * scale).tolist()
         task = target_task(setup, gamma, kappa)
-        per_seed = [
-            grid_maps(
-                psi0,
-                tvs[s],
-                l1,
-                l2,
-                {"val": val_set(task, n, s), "test": test_set(task, n, s)},
-                memory_mb,
-            )
-            for s, psi0 in psi0s.items()
-        ]
-        pts = best_points(l1, l2, *stack_parts(per_seed))
+        per_seed = combos.maps(
+            lambda s, t=task: {"val": val_set(t, n, s), "test": test_set(t, n, s)}
+        )
+        pts = best_points(combos.l1, combos.l2, *stack_parts(per_seed))
         rows.append({"kappa": float(kappa), "gamma": gamma, **pts})
     return rows
 
@@ -77,15 +80,7 @@ def _map_row(h: np.ndarray, a: np.ndarray, l1: np.ndarray, l2: np.ndarray) -> di
 
 
 def gamma_map(
-    setup: Setup,
-    step: float,
-    psi0s: dict,
-    tvs: dict,
-    l1: np.ndarray,
-    l2: np.ndarray,
-    n: int,
-    memory_mb: float,
-    progress: bool,
+    setup: Setup, step: float, combos: Combos, n: int, progress: bool
 ) -> list[dict[str, Any]]:
     """For γ on a grid over the unit disk (κ = √(1 − Σγ²)): the best combined and best single hinge.
 
@@ -94,18 +89,15 @@ def gamma_map(
     conditions with c → 0 and β = β̂ (its box c/β lies beyond the grid) hold at some grid point,
     i.e. Σλγ ≥ 1 and Σλγ² ≥ 1 there. No constant is fitted here.
     """
+    l1, l2 = combos.l1, combos.l2
     box = float(max(np.abs(l1).max(), np.abs(l2).max()))
     rows = []
     for g1, g2 in tqdm(_disk(step), desc="γ map", disable=not progress):
         kappa = math.sqrt(max(0.0, 1.0 - g1 * g1 - g2 * g2))
         task = target_task(setup, [float(g1), float(g2)], kappa)
-        hinge = []
-        acc = []
-        for s, psi0 in psi0s.items():
-            maps = grid_maps(psi0, tvs[s], l1, l2, {"T'": test_set(task, n, s)}, memory_mb)
-            hinge.append(maps["T'"]["hinge"])
-            acc.append(maps["T'"]["acc"])
-        h, a = np.mean(hinge, 0), np.mean(acc, 0)
+        maps = combos.maps(lambda s, t=task: {"T'": test_set(t, n, s)})
+        h = np.mean([m["T'"]["hinge"] for m in maps], 0)
+        a = np.mean([m["T'"]["acc"] for m in maps], 0)
         row = {"gamma": [float(g1), float(g2)], "kappa": kappa, **_map_row(h, a, l1, l2)}
         row["feasible"] = theorem3.feasible(row["gamma"], 1.0, box, l1, l2)
         rows.append(row)

@@ -21,10 +21,15 @@ import time
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from experiments.config import Setup, seeds_of, to_container
-from experiments.one_layer.edits import EDIT_LABELS, EDITS, EditSuite, evaluate_edits, prepare
+from experiments.config import Setup, to_container
+from experiments.one_layer.edits import (
+    EDITS,
+    EditSuite,
+    compressed_edits,
+    series,
+)
+from experiments.theory.corollaries import EDIT_LABELS
 from models.cache import ModelCache
 from models.task_vectors import TaskVector, prune_magnitude, prune_rows
 
@@ -86,30 +91,21 @@ def _edit_table(results: dict, keeps: list[float]) -> dict[str, Any]:
 def compute(
     cfg: Any, setup: Setup, *, progress: bool = False, cache: ModelCache | None = None
 ) -> dict[str, Any]:
-    c = to_container(cfg)
-    exp, ev = c["experiment"], c["eval"]
     t0 = time.perf_counter()
-    cache = cache if cache is not None else ModelCache(c.get("cache_dir"))
-    suite = prepare(
-        setup, exp, ev, seeds_of(exp), cache, batched=c.get("batched", "auto"), progress=progress
+    c = to_container(cfg)
+    keeps = sorted({float(k) for k in c["experiment"]["keep"]}, reverse=True)
+    suite, full, results = compressed_edits(
+        setup,
+        c,
+        cache,
+        METHODS,
+        keeps,
+        lambda tv, meth, k: pruned(tv, k, meth),
+        desc="pruning: edits",
+        progress=progress,
     )
     norms = _row_norms(suite)
     groups = {k: two_groups(np.asarray(v)) for k, v in norms.items()}
-    full = evaluate_edits(suite, lambda tv: tv, ev)
-    keeps = sorted({float(k) for k in exp["keep"]}, reverse=True)
-    results: dict[str, dict[str, Any]] = {meth: {} for meth in METHODS}
-    todo = [(meth, k) for meth in METHODS for k in keeps]
-    for meth, k in tqdm(todo, desc="pruning: edits", disable=not progress):
-        results[meth][str(k)] = evaluate_edits(
-            suite, lambda tv, k=k, meth=meth: pruned(tv, k, meth), ev
-        )
-    series = {
-        key: {
-            meth: {e: [results[meth][str(k)][e][key] for k in keeps] for e in EDITS}
-            for meth in METHODS
-        }
-        for key in ("acc", "hinge")
-    }
     out: dict[str, Any] = {
         "experiment": "pruning",
         "config": c,
@@ -119,11 +115,10 @@ def compute(
         "keep": keeps,
         "methods": list(METHODS),
         "edits": list(EDITS),
-        "edit_labels": dict(EDIT_LABELS),
         "full": full,
         "results": results,
-        "accuracy": series["acc"],
-        "hinge": series["hinge"],
+        "accuracy": series(results, keeps, "acc"),
+        "hinge": series(results, keeps, "hinge"),
         "models_requested": suite.models_requested,
         "models_trained": suite.models_trained,
         "tables": _edit_table(results, keeps),
@@ -136,3 +131,10 @@ def compute(
         f"{suite.models_trained}/{suite.models_requested} models trained; {out['wall_seconds']:.1f}s"
     )
     return out
+
+
+def figures(m: dict) -> dict[str, Any]:
+    """The figure of ``pruning``; the edits' labels come from ``experiments.theory.corollaries``."""
+    from plots.one_layer.compression import pruning_figure
+
+    return {"pruning": pruning_figure(m, EDIT_LABELS)}

@@ -4,15 +4,25 @@ Corollary 1 (theory.md §5.6): rank-1 ΔW and ΔV keep the guarantees of Theorem
 (§5.7): the rows u_i of ΔV fall into a constant fraction with ‖u_i‖ ≥ Ω(m^{-1/2}) and the rest with
 ‖u_i‖ ≤ O(m^{-1/2} √(log B / B)); zeroing the small rows keeps Theorems 1–3.
 
-"Keeps the guarantees" is read on a set of edits (``experiments.one_layer.edits``), each with a
-``success`` flag, coefficients chosen again for the compressed vectors: every edit that succeeds
-with the full task vectors still succeeds.
+"Keeps the guarantees" is read on the edits below (run by ``experiments.one_layer.edits``), each
+with a ``success`` flag, coefficients chosen again for the compressed vectors: every edit that
+succeeds with the full task vectors still succeeds.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+
+# The guarantees of Theorems 1–3 that the corollaries keep: one edit each (theory.md §5.6–5.7).
+EDITS = ("add_irrelevant", "add_aligned", "negate_irrelevant", "negate_contradictory", "ood")
+EDIT_LABELS = {
+    "add_irrelevant": "addition, irrelevant",
+    "add_aligned": "addition, aligned",
+    "negate_irrelevant": "negation, irrelevant",
+    "negate_contradictory": "negation, contradictory",
+    "ood": "out-of-domain T'",
+}
 
 
 def row_norm_ratio(batch: int) -> float:

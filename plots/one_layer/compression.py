@@ -3,7 +3,7 @@
 Edits (colours): addition on irrelevant and aligned pairs (worse task's accuracy/hinge), negation on
 irrelevant and contradictory pairs (T1, the kept task, solid; T2, the forgotten one, dotted), and the
 out-of-domain best point (T'). Coefficients are chosen again for every transformed vector. The
-edits and their labels come with the results (``m["edits"]``, ``m["edit_labels"]``).
+edits come with the results (``m["edits"]``), their legend labels as an argument.
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ EDIT_COLORS = {
 }
 
 
-def _edit_panels(ax_acc, ax_h, x, m: dict, results: dict, keys: list[str], ls="-", label=True):
+def _edit_panels(
+    ax_acc, ax_h, x, m: dict, results: dict, keys: list[str], labels: dict, ls="-", label=True
+):
     eps, forget = m["config"]["eval"]["eps"], m["config"]["eval"]["forget_hinge"]
     for e in m["edits"]:
         col = EDIT_COLORS[e]
         acc = [100 * results[k][e]["acc"] for k in keys]
         h = [max(results[k][e]["hinge"], 1e-4) for k in keys]
-        ax_acc.plot(
-            x, acc, ls, marker="o", ms=3, color=col, label=m["edit_labels"][e] if label else None
-        )
+        ax_acc.plot(x, acc, ls, marker="o", ms=3, color=col, label=labels[e] if label else None)
         ax_h.plot(x, h, ls, marker="o", ms=3, color=col)
         if e.startswith("negate"):
             ax_acc.plot(x, [100 * results[k][e]["T2_acc"] for k in keys], ":", color=col)
@@ -97,7 +97,20 @@ def _spectra_panels(ax_sv, ax_res, m: dict) -> None:
     ax_res.set_title("(b) relative Frobenius residual")
 
 
-def low_rank_figure(m: dict):
+def _finish(fig, axes, title_d: str, title_e: str, xaxis: tuple[str, dict], suptitle: str) -> None:
+    """Titles, log x axes (``xaxis``: label, ``set_xscale`` keywords) and layout of the bottom row."""
+    axes[1, 0].set_title(title_d)
+    axes[1, 1].set_title(title_e)
+    for ax in axes[1]:
+        ax.set_xscale("log", **xaxis[1])
+        ax.set_xlabel(xaxis[0])
+    axes[1, 0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(suptitle, y=1.0)
+    fig.tight_layout()
+
+
+def low_rank_figure(m: dict, labels: dict[str, str]):
+    """Corollary 1's figure; ``labels``: the legend label of every edit."""
     apply_style()
     eps, forget = m["config"]["eval"]["eps"], m["config"]["eval"]["forget_hinge"]
     ranks = m["ranks"]
@@ -108,19 +121,17 @@ def low_rank_figure(m: dict):
     _kept_panel(axes[0, 2], m, ranks, keys, modes)
     axes[0, 2].set_xscale("log", base=2)
     axes[0, 2].set_xlabel("rank r")
-    _edit_panels(axes[1, 0], axes[1, 1], ranks, m, m["results"]["both"], keys)
+    _edit_panels(axes[1, 0], axes[1, 1], ranks, m, m["results"]["both"], keys, labels)
     title = "(f) ΔW only (dashed), ΔV only (dotted)"
     _hinge_panel(axes[1, 2], m, ranks, keys, {"W": "--", "V": ":"}, title)
-    axes[1, 0].set_title("(d) accuracy, ΔW and ΔV truncated (dotted: forgotten T2)")
-    axes[1, 1].set_title(f"(e) hinge (green: ε = {eps}, grey: forget = {forget})")
-    for ax in axes[1]:
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("rank r")
-    axes[1, 0].legend(fontsize=7, loc="lower right")
-    fig.suptitle(
-        "Corollary 1: low-rank task vectors (means over seeds; λ re-chosen per rank)", y=1.0
+    _finish(
+        fig,
+        axes,
+        "(d) accuracy, ΔW and ΔV truncated (dotted: forgotten T2)",
+        f"(e) hinge (green: ε = {eps}, grey: forget = {forget})",
+        ("rank r", {"base": 2}),
+        "Corollary 1: low-rank task vectors (means over seeds; λ re-chosen per rank)",
     )
-    fig.tight_layout()
     return fig
 
 
@@ -151,7 +162,8 @@ def _row_norm_panels(ax_hist, ax_sorted, m: dict) -> None:
     ax_sorted.legend(fontsize=7)
 
 
-def pruning_figure(m: dict):
+def pruning_figure(m: dict, labels: dict[str, str]):
+    """Corollary 2's figure; ``labels``: the legend label of every edit."""
     apply_style()
     eps = m["config"]["eval"]["eps"]
     keeps = m["keep"]
@@ -161,27 +173,15 @@ def pruning_figure(m: dict):
     methods = {"rows": ("o-", "rows pruning"), "magnitude": ("s--", "magnitude pruning")}
     _kept_panel(axes[0, 2], m, keeps, keys, methods)
     axes[0, 2].set_xlabel("kept fraction of ΔV")
-    _edit_panels(axes[1, 0], axes[1, 1], keeps, m, m["results"]["rows"], keys)
+    _edit_panels(axes[1, 0], axes[1, 1], keeps, m, m["results"]["rows"], keys, labels)
     title = "(f) hinge, entry-wise magnitude pruning"
     _hinge_panel(axes[1, 2], m, keeps, keys, {"magnitude": "--"}, title)
-    axes[1, 0].set_title("(d) accuracy, row pruning (dotted: forgotten T2)")
-    axes[1, 1].set_title(f"(e) hinge, row pruning (green: ε = {eps})")
-    for ax in axes[1]:
-        ax.set_xscale("log")
-        ax.set_xlabel("kept fraction of ΔV")
-    axes[1, 0].legend(fontsize=7, loc="lower right")
-    fig.suptitle(
-        "Corollary 2: pruned task vectors (means over seeds; λ re-chosen per fraction)", y=1.0
+    _finish(
+        fig,
+        axes,
+        "(d) accuracy, row pruning (dotted: forgotten T2)",
+        f"(e) hinge, row pruning (green: ε = {eps})",
+        ("kept fraction of ΔV", {}),
+        "Corollary 2: pruned task vectors (means over seeds; λ re-chosen per fraction)",
     )
-    fig.tight_layout()
     return fig
-
-
-def low_rank_figures(m: dict) -> dict:
-    """The figures of ``low_rank``, by file stem."""
-    return {"low_rank": low_rank_figure(m)}
-
-
-def pruning_figures(m: dict) -> dict:
-    """The figures of ``pruning``, by file stem."""
-    return {"pruning": pruning_figure(m)}
