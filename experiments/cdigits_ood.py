@@ -21,14 +21,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from experiments.analysis import select
 from experiments.cdigits_common import alpha_hat, build_world, own_task_rows, task_vector
 from experiments.cdigits_config import rates
 from experiments.cdigits_config import validate_cdigits_ood as validate
 from experiments.checks import lambda_axis
+from experiments.claims.ood import shape_verdict
 from experiments.common import mean_std
 from experiments.config import to_container
 from experiments.io import save_figure, write_metrics
-from experiments.ood import select
 from experiments.paper import CDIGITS_GAMMA as PAPER_GAMMA
 from experiments.paper import CDIGITS_TABLE2 as PAPER_TABLE2
 from experiments.theory import theorem3
@@ -185,7 +186,7 @@ def run(
                 f"{ctl['value_only']['iou']:.2f}, attention half-plane alone {ctl['attention_only']['iou']:.2f}; "
                 f"region {100 * region['measured_fraction']:.0f}% of the grid"
             ),
-            "verdict": theorem3.shape_verdict(shp, ctl),
+            "verdict": shape_verdict(shp, ctl),
         },
     ]
     metrics["wall_seconds"] = time.perf_counter() - t0

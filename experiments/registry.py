@@ -47,9 +47,24 @@ EXPERIMENTS: dict[str, Spec] = {
         claims="experiments.claims.gradients:gradients_claims",
         figures=("experiments.one_layer.gradients:figures",),
     ),
-    "ood": Spec(f"{_C}:validate_ood", legacy="experiments.ood"),
-    "low_rank": Spec(f"{_C}:validate_low_rank", legacy="experiments.low_rank"),
-    "pruning": Spec(f"{_C}:validate_pruning", legacy="experiments.pruning"),
+    "ood": Spec(
+        f"{_C}:validate_ood",
+        compute="experiments.one_layer.ood:compute",
+        claims="experiments.claims.ood:claims",
+        figures=("experiments.one_layer.ood:figures",),
+    ),
+    "low_rank": Spec(
+        f"{_C}:validate_low_rank",
+        compute="experiments.one_layer.low_rank:compute",
+        claims="experiments.claims.compression:low_rank_claims",
+        figures=("experiments.one_layer.low_rank:figures",),
+    ),
+    "pruning": Spec(
+        f"{_C}:validate_pruning",
+        compute="experiments.one_layer.pruning:compute",
+        claims="experiments.claims.compression:pruning_claims",
+        figures=("experiments.one_layer.pruning:figures",),
+    ),
     "cdigits_pair": Spec(f"{_C}:validate_cdigits_pair", legacy="experiments.cdigits_pair"),
     "cdigits_ood": Spec(f"{_C}:validate_cdigits_ood", legacy="experiments.cdigits_ood"),
     "cdigits_compress": Spec(

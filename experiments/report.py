@@ -300,7 +300,7 @@ def ood_section(m: dict, rel: str) -> list[str]:
 
 
 def _edit_table(m: dict, keys: list, key_label: str, variants: dict[str, str]) -> list[str]:
-    from experiments.edits import EDIT_LABELS, EDITS
+    from experiments.theory.corollaries import EDIT_LABELS, EDITS
 
     lines = [
         f"| {key_label} | " + " | ".join(EDIT_LABELS[e] for e in EDITS) + " |",

@@ -8,11 +8,12 @@ import torch
 from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
-from experiments import low_rank, ood, pruning
 from experiments.checks import target_of
 from experiments.io import load_metrics
+from experiments.one_layer import low_rank, pruning
 from experiments.report import main as report_main
-from experiments.theory import theorem3
+from experiments.run import run_experiment
+from experiments.theory import corollaries, theorem3
 from models.task_vectors import TaskVector
 from synthetic import ConfigError
 
@@ -81,6 +82,20 @@ def test_feasibility_matches_the_theorems_impossibility_cases():
     assert not theorem3.feasible([0.2, 0.1], 1.0, 3.0, AX, AX)
 
 
+def test_corollaries_keep_guarantees_only_where_every_full_success_survives():
+    edits = ["a", "b", "c"]
+    full = {"a": {"success": True}, "b": {"success": False}, "c": {"success": True}}
+    by_level = {
+        "1": {"a": {"success": True}, "b": {"success": True}, "c": {"success": False}},
+        "2": {"a": {"success": True}, "b": {"success": False}, "c": {"success": True}},
+        "4": {"a": {"success": True}, "b": {"success": False}, "c": {"success": True}},
+    }
+    assert corollaries.kept_guarantees(full, by_level["1"], edits) == (["a", "c"], ["a"])
+    assert corollaries.smallest_keeping_all(full, by_level, [4, 2, 1], edits) == 2
+    assert corollaries.smallest_keeping_all(full, {"1": by_level["1"]}, [1], edits) is None
+    assert corollaries.row_norm_ratio(64) == pytest.approx(math.sqrt(math.log(64) / 64))
+
+
 # ----------------------------------------------------------------------------- config checks
 def test_paper_gamma_is_normalised_explicitly():
     t = target_of({"gamma": [0.792, -0.637], "kappa": None, "normalize": True})
@@ -109,55 +124,47 @@ def test_bad_targets_fail_with_one_line(exp, pattern):
 
 
 @pytest.mark.parametrize(
-    ("overrides", "module", "pattern"),
+    ("overrides", "pattern"),
     [
         (
             ["experiment=ood", "experiment.normalize=false"],
-            ood,
             r"^experiment\.gamma=.*Σγ² \+ κ² = 1\.0330",
         ),
         (
             ["experiment=ood_span", "experiment.gamma=[0.9,0.9]"],
-            ood,
             r"^experiment\.gamma=\[0\.9, 0\.9\] is invalid",
         ),
         (
             ["experiment=ood", "experiment.kappas=[0,1.2]"],
-            ood,
             r"^experiment\.kappas\[1\]=1\.2 is invalid",
         ),
-        (["experiment=ood", "experiment.lam_step=0"], ood, r"^experiment\.lam_step=0 is invalid"),
+        (["experiment=ood", "experiment.lam_step=0"], r"^experiment\.lam_step=0 is invalid"),
         (
             ["experiment=low_rank", "experiment.ranks=[1,40]"],
-            low_rank,
             r"^experiment\.ranks\[\]=40 is invalid: must be <= 32$",
         ),
         (
             ["experiment=low_rank", "experiment.ranks=[0]"],
-            low_rank,
             r"^experiment\.ranks\[\]=0 is invalid: must be >= 1$",
         ),
         (
             ["experiment=pruning", "experiment.keep=[0.5,0]"],
-            pruning,
             r"^experiment\.keep\[1\]=0 is invalid: must be in \(0, 1\]$",
         ),
         (
             ["experiment=pruning", "experiment.keep=[1.5]"],
-            pruning,
             r"^experiment\.keep\[0\]=1\.5 is invalid",
         ),
         (
             ["experiment=pruning", "experiment.ood_gamma=[1.0,0.5]"],
-            pruning,
             r"^experiment\.ood_gamma=.*must equal 1",
         ),
     ],
 )
-def test_bad_overrides_fail_before_any_work(overrides, module, pattern, tmp_path):
+def test_bad_overrides_fail_before_any_work(overrides, pattern, tmp_path):
     cfg = _compose(overrides)
     with pytest.raises(ConfigError, match=pattern) as err:
-        module.run(cfg, tmp_path / "out")
+        run_experiment(cfg, tmp_path / "out")
     assert "\n" not in str(err.value)
     assert not (tmp_path / "out").exists()
 
@@ -212,7 +219,7 @@ def test_ood_tiny_run_writes_the_promised_metrics(tmp_path):
         ]
     )
     out = tmp_path / "results" / "ood"
-    m = ood.run(cfg, out)
+    m = run_experiment(cfg, out)
     on_disk = load_metrics(out / "metrics.json")
     l1, l2 = on_disk["lambda1"], on_disk["lambda2"]
     assert l1[0] == -2.0 and l1[-1] == 3.0 and len(l1) == 11
@@ -247,7 +254,7 @@ EDIT_TINY = [
 
 def test_low_rank_full_rank_equals_the_full_vectors(tmp_path):
     cfg = _compose(["experiment=low_rank", *EDIT_TINY, "experiment.ranks=[1,32]"])
-    m = low_rank.run(cfg, tmp_path)
+    m = run_experiment(cfg, tmp_path)
     full, top = m["full"], m["results"]["both"]["32"]
     for e in m["edits"]:
         assert top[e]["hinge"] == pytest.approx(full[e]["hinge"], abs=1e-4)
@@ -263,7 +270,7 @@ def test_low_rank_full_rank_equals_the_full_vectors(tmp_path):
 
 def test_pruning_keep_one_equals_the_full_vectors(tmp_path):
     cfg = _compose(["experiment=pruning", *EDIT_TINY, "experiment.keep=[1.0,0.5]"])
-    m = pruning.run(cfg, tmp_path)
+    m = run_experiment(cfg, tmp_path)
     for meth in ("rows", "magnitude"):
         for e in m["edits"]:
             assert m["results"][meth]["1.0"][e]["hinge"] == pytest.approx(

@@ -1,1 +1,1 @@
-"""The one-layer transformer testbed: its experiments."""
+"""The one-layer testbed: the experiments on the one-layer transformer of the theory paper."""

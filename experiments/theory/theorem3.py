@@ -110,10 +110,19 @@ def feasible(
     return bool(region(l1, l2, gamma, threshold, box).any())
 
 
-def shape_verdict(shape: dict, half_planes: dict) -> str:
-    """The claims tables' rule: "agrees" if the fitted shape's IoU is ≥ 0.7 and beats each half-plane
-    alone (so both conditions matter), "partly" if it is ≥ 0.5, else "disagrees"."""
-    best_single = max(half_planes["value_only"]["iou"], half_planes["attention_only"]["iou"])
-    if shape["iou"] >= 0.7 and shape["iou"] > best_single + 1e-9:
-        return "agrees"
-    return "partly" if shape["iou"] >= 0.5 else "disagrees"
+def overlay(
+    l1: np.ndarray, l2: np.ndarray, gamma: Sequence[float], shape: dict, literal: dict
+) -> dict[str, np.ndarray | None]:
+    """What a figure draws of the fitted regions: the two margins (rows λ1), the fitted shape's
+    region and the literal region (``None`` when no c was fitted)."""
+    value, attention = margins(l1, l2, gamma)
+    return {
+        "value": value,
+        "attention": attention,
+        "shape": region(l1, l2, gamma, shape["threshold"], shape["box"]),
+        "literal": (
+            literal_region(l1, l2, gamma, literal["c"], literal["beta"])
+            if literal["c"] is not None
+            else None
+        ),
+    }

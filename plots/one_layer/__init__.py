@@ -1,1 +1,1 @@
-"""Figures of the one-layer transformer testbed."""
+"""Figures of the one-layer testbed."""

@@ -11,6 +11,7 @@ reuses them):
 * ``ood``: Ψ0 + λ1 ΔΨ_T1 + λ2 ΔΨ_T2 on T' over a coarse (λ1, λ2) grid; the point chosen on a
   validation split, reported on a test split; success: test hinge ≤ ε (Theorem 3).
 
+The edits (and their labels) are the guarantees listed in ``experiments.theory.corollaries``.
 A ``transform`` (task vector → task vector: truncation, pruning, identity) is applied to *every*
 task vector of an edit, and the coefficients are chosen again for the transformed vectors: the
 corollaries claim that suitable coefficients still exist, not that the same ones work.
@@ -18,29 +19,23 @@ corollaries claim that suitable coefficients still exist, not that the same ones
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from experiments.analysis import best_points, stack_parts
 from experiments.common import lambda_curves, psi0_for_seed, test_set, train_all
-from experiments.config import Setup, lambda_grid
-from experiments.ood import TARGET, best_points, geometry_for, grid_maps, stack_parts, val_set
+from experiments.config import Setup, lambda_grid, seeds_of
+from experiments.one_layer.ood_common import TARGET, geometry_for, grid_maps, val_set
+from experiments.theory.corollaries import EDITS
 from models.cache import ModelCache
 from models.task_vectors import TaskVector
 from synthetic.patterns import pair_geometry
 from synthetic.runtime import resolve_device
 from synthetic.tasks import make_tasks
-
-EDITS = ("add_irrelevant", "add_aligned", "negate_irrelevant", "negate_contradictory", "ood")
-EDIT_LABELS = {
-    "add_irrelevant": "addition, irrelevant",
-    "add_aligned": "addition, aligned",
-    "negate_irrelevant": "negation, irrelevant",
-    "negate_contradictory": "negation, contradictory",
-    "ood": "out-of-domain T'",
-}
 
 
 @dataclass
@@ -79,19 +74,8 @@ def pair_alphas(exp: dict) -> dict[str, float]:
     }
 
 
-def prepare(
-    setup: Setup,
-    exp: dict,
-    ev: dict,
-    seeds: list[int],
-    cache: ModelCache,
-    *,
-    batched,
-    progress: bool,
-) -> EditSuite:
-    """Fine-tune (or fetch) every model the edits need and sample their data."""
-    from experiments.checks import lambda_axis, target_of
-
+def _pair_tasks(setup: Setup, exp: dict) -> dict[str, dict]:
+    """The tasks of the three pairs (irrelevant, aligned, contradictory), by pair."""
     device = resolve_device(setup.device)
     pair_tasks = {}
     for pair, alpha in pair_alphas(exp).items():
@@ -105,6 +89,17 @@ def prepare(
             dtype=setup.dtype,
         )
         pair_tasks[pair] = make_tasks(geo, setup.tokens)
+    return pair_tasks
+
+
+def prepare(setup: Setup, c: dict, cache: ModelCache | None = None, *, progress: bool) -> EditSuite:
+    """Fine-tune (or fetch) every model the edits need and sample their data (``c``: the config)."""
+    from experiments.checks import lambda_axis, target_of
+
+    exp, ev = c["experiment"], c["eval"]
+    seeds = seeds_of(exp)
+    cache = cache if cache is not None else ModelCache(c.get("cache_dir"))
+    pair_tasks = _pair_tasks(setup, exp)
     target = target_of({"ood_gamma": exp["ood_gamma"]}, gamma_key="ood_gamma")
     ood_tasks = make_tasks(geometry_for(setup, target["gamma"], target["kappa"]), setup.tokens)
     psi0s = {s: psi0_for_seed(setup, s) for s in seeds}
@@ -115,7 +110,7 @@ def prepare(
                 jobs[(s, pair, n)] = (psi0s[s], tasks[n], n, s)
         for n in ("T1", "T2"):
             jobs[(s, "ood", n)] = (psi0s[s], ood_tasks[n], n, s)
-    trained = train_all(jobs, setup, cache, batched=batched, progress=progress)
+    trained = train_all(jobs, setup, cache, batched=c.get("batched", "auto"), progress=progress)
 
     def tv(s, group, n):
         return TaskVector.from_models(psi0s[s], trained.results[(s, group, n)].model)
@@ -142,19 +137,23 @@ def prepare(
     )
 
 
-def _choose_addition(lams, h1, h2, a1, a2, eps) -> dict[str, Any]:
-    worse = np.maximum(h1, h2)
-    i = int(np.lexsort((np.abs(lams), worse))[0])
+def _point(lams, i: int, h1, h2, a1, a2, acc: float, hinge: float, ok: bool) -> dict[str, Any]:
     return {
         "lambda": float(lams[i]),
         "T1_acc": float(a1[i]),
         "T2_acc": float(a2[i]),
         "T1_hinge": float(h1[i]),
         "T2_hinge": float(h2[i]),
-        "acc": float(min(a1[i], a2[i])),
-        "hinge": float(worse[i]),
-        "success": bool(worse[i] <= eps),
+        "acc": float(acc),
+        "hinge": float(hinge),
+        "success": bool(ok),
     }
+
+
+def _choose_addition(lams, h1, h2, a1, a2, eps) -> dict[str, Any]:
+    worse = np.maximum(h1, h2)
+    i = int(np.lexsort((np.abs(lams), worse))[0])
+    return _point(lams, i, h1, h2, a1, a2, min(a1[i], a2[i]), worse[i], worse[i] <= eps)
 
 
 def _choose_negation(lams, h1, h2, a1, a2, eps, forget) -> dict[str, Any]:
@@ -164,16 +163,7 @@ def _choose_negation(lams, h1, h2, a1, a2, eps, forget) -> dict[str, Any]:
         i = int(keep[np.lexsort((-lams[keep], -h2[keep]))[0]])
     else:
         i = int(np.argmin(np.abs(lams + 1.0)))
-    return {
-        "lambda": float(lams[i]),
-        "T1_acc": float(a1[i]),
-        "T2_acc": float(a2[i]),
-        "T1_hinge": float(h1[i]),
-        "T2_hinge": float(h2[i]),
-        "acc": float(a1[i]),
-        "hinge": float(h1[i]),
-        "success": bool(h2[i] >= forget and h1[i] <= eps),
-    }
+    return _point(lams, i, h1, h2, a1, a2, a1[i], h1[i], h2[i] >= forget and h1[i] <= eps)
 
 
 def evaluate_edits(
@@ -234,7 +224,30 @@ def evaluate_edits(
     return {k: out[k] for k in EDITS}
 
 
-def kept_guarantees(full: dict, edited: dict) -> tuple[list[str], list[str]]:
-    """Edits that succeed with the full vectors, and those of them that still succeed after the edit."""
-    ok_full = [e for e in EDITS if full[e]["success"]]
-    return ok_full, [e for e in ok_full if edited[e]["success"]]
+def compressed_edits(
+    setup: Setup,
+    c: dict,
+    cache: ModelCache | None,
+    variants: Sequence[str],
+    levels: Sequence,
+    transform: Callable[[TaskVector, str, Any], TaskVector],
+    *,
+    desc: str,
+    progress: bool,
+) -> tuple[EditSuite, dict[str, dict], dict[str, dict[str, dict]]]:
+    """The suite, the edits with the full vectors, and ``evaluate_edits`` for every (variant, level)
+    with ``transform(τ, variant, level)``: {variant: {str(level): {edit: chosen point}}}."""
+    suite = prepare(setup, c, cache, progress=progress)
+    full = evaluate_edits(suite, lambda tv: tv, c["eval"])
+    results: dict[str, dict[str, Any]] = {v: {} for v in variants}
+    todo = [(v, x) for v in variants for x in levels]
+    for v, x in tqdm(todo, desc=desc, disable=not progress):
+        results[v][str(x)] = evaluate_edits(
+            suite, lambda tv, v=v, x=x: transform(tv, v, x), c["eval"]
+        )
+    return suite, full, results
+
+
+def series(results: dict, levels: Sequence, key: str) -> dict[str, dict[str, list]]:
+    """{variant: {edit: [results[variant][str(level)][edit][key] for each level]}}."""
+    return {v: {e: [r[str(x)][e][key] for x in levels] for e in EDITS} for v, r in results.items()}
