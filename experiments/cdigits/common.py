@@ -185,15 +185,17 @@ def task_vector(world: World, model: ViT) -> TaskVector:
     return TaskVector.from_models(world.psi0, model)
 
 
-def finetune_all(
-    world: World, tasks: dict[str, ColourTask], seeds: list[int], *, progress: bool, desc: str
-) -> dict[tuple[str, int], tuple[ViT, dict]]:
-    """(Ψ*, meta) per (task, seed), seeds outer, tasks in their order (cached per (task, seed))."""
+def prepare(
+    setup: CSetup, config: dict, tasks: dict[str, ColourTask], *, progress: bool, desc: str
+) -> tuple[World, dict[tuple[str, int], tuple[ViT, dict]]]:
+    """The world (data and Ψ0, cached) and (Ψ*, meta) per (task, seed) — seeds outer, tasks in their
+    order, each cached — from the resolved ``config`` (its ``cache_dir``)."""
+    world = build_world(setup, config.get("cache_dir"), progress=progress)
     models = {}
-    for s in tqdm(seeds, desc=desc, disable=not progress):
+    for s in tqdm(setup.seeds, desc=desc, disable=not progress):
         for n, task in tasks.items():
             models[(n, s)] = world.finetuned(task, s, progress=progress)
-    return models
+    return world, models
 
 
 def bookkeeping(world: World) -> dict:

@@ -20,7 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from experiments.analysis import table1
-from experiments.cdigits.common import bookkeeping, build_world, finetune_all, task_vector
+from experiments.cdigits.common import bookkeeping, prepare, task_vector
 from experiments.cdigits_config import CSetup, pair_tasks
 from experiments.config import lambda_grid, to_container
 from models.task_vectors import TaskVector, prune_magnitude
@@ -93,16 +93,26 @@ def edits(
     return out
 
 
+def sweep(args: tuple, full: dict, key: str, values: list, transform, progress: bool, desc: str):
+    """Every edit at each of ``values`` (task vectors passed through ``transform(tv, value)``):
+    {edit: [{key: value, **edit}, ...]} in the order of ``values``."""
+    rows: dict[str, list] = {e: [] for e in full}
+    for v in tqdm(values, desc=desc, disable=not progress):
+        res = edits(*args, lambda tv, v=v: transform(tv, v))
+        for e in full:
+            rows[e].append({key: v, **res[e]})
+    return rows
+
+
 def compute(cfg: Any, setup: CSetup, *, progress: bool = False, cache=None) -> dict[str, Any]:
     t0 = time.perf_counter()
     c = to_container(cfg)
     exp, ev = c["experiment"], c["eval"]
     tasks = {n: ColourTask(n, *r) for n, r in pair_tasks(exp).items()}
     pairs = [n for n in tasks if n != "T1"]
-    world = build_world(setup, c.get("cache_dir"), progress=progress)
     lams = np.asarray(lambda_grid(ev))
-    models = finetune_all(
-        world, tasks, setup.seeds, progress=progress, desc="cdigits compress: fine-tuning"
+    world, models = prepare(
+        setup, c, tasks, progress=progress, desc="cdigits compress: fine-tuning"
     )
     n_eval = exp.get("n_eval")
     own_t1 = [
@@ -113,15 +123,8 @@ def compute(cfg: Any, setup: CSetup, *, progress: bool = False, cache=None) -> d
     full = edits(*args, lambda tv: tv)
     ranks = sorted({int(r) for r in exp["ranks"]})
     keep = sorted({float(k) for k in exp["keep"]}, reverse=True)
-    low, mag = {e: [] for e in full}, {e: [] for e in full}
-    for r in tqdm(ranks, desc="cdigits: low rank", disable=not progress):
-        res = edits(*args, lambda tv, r=r: truncate_each(tv, r))
-        for e in full:
-            low[e].append({"rank": r, **res[e]})
-    for k in tqdm(keep, desc="cdigits: pruning", disable=not progress):
-        res = edits(*args, lambda tv, k=k: prune_magnitude(tv, k))
-        for e in full:
-            mag[e].append({"keep": k, **res[e]})
+    low = sweep(args, full, "rank", ranks, truncate_each, progress, "cdigits: low rank")
+    mag = sweep(args, full, "keep", keep, prune_magnitude, progress, "cdigits: pruning")
     wall = time.perf_counter() - t0
     return {
         "experiment": "cdigits_compress",

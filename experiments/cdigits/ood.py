@@ -25,9 +25,8 @@ from experiments.cdigits.common import (
     World,
     alpha_hat,
     bookkeeping,
-    build_world,
-    finetune_all,
     own_task_rows,
+    prepare,
     task_vector,
 )
 from experiments.cdigits_config import CSetup, rates
@@ -119,11 +118,8 @@ def compute(cfg: Any, setup: CSetup, *, progress: bool = False, cache=None) -> d
         n: ColourTask(n, *rates(f"experiment.{k}", exp[k]))
         for n, k in (("T1", "t1"), ("T2", "t2"), ("T'", "target"))
     }
-    world = build_world(setup, c.get("cache_dir"), progress=progress)
     l1 = l2 = np.asarray(lambda_axis(exp))
-    models = finetune_all(
-        world, tasks, setup.seeds, progress=progress, desc="cdigits ood: fine-tuning"
-    )
+    world, models = prepare(setup, c, tasks, progress=progress, desc="cdigits ood: fine-tuning")
     own = own_task_rows(world, models, tasks, exp["min_own_accuracy"])
     V, T, units, gh = measure_all(world, models, tasks, setup, l1, l2, c["eval"], own, progress)
     best, table2 = best_and_table2(l1, l2, V, T, units, len(setup.seeds))

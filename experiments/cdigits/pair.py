@@ -23,9 +23,8 @@ from experiments.cdigits.common import (
     World,
     alpha_hat,
     bookkeeping,
-    build_world,
-    finetune_all,
     own_task_rows,
+    prepare,
     task_vector,
 )
 from experiments.cdigits_config import CSetup, pair_tasks
@@ -89,9 +88,8 @@ def compute(cfg: Any, setup: CSetup, *, progress: bool = False, cache=None) -> d
     exp, ev = c["experiment"], c["eval"]
     rates = pair_tasks(exp)
     tasks = {n: ColourTask(n, *r) for n, r in rates.items()}
-    world = build_world(setup, c.get("cache_dir"), progress=progress)
     lams = np.asarray(lambda_grid(ev))
-    models = finetune_all(world, tasks, setup.seeds, progress=progress, desc="cdigits: fine-tuning")
+    world, models = prepare(setup, c, tasks, progress=progress, desc="cdigits: fine-tuning")
     own = own_task_rows(world, models, tasks, exp["min_own_accuracy"])
     ft_acc = {n: float(np.mean([o["accuracy"] for o in own if o["task"] == n])) for n in tasks}
     results: dict[str, Any] = {}

@@ -19,24 +19,16 @@ def ood_figure(m: dict, value: np.ndarray, attention: np.ndarray, wedge: np.ndar
     fig.colorbar(im, ax=ax, label="T' test accuracy (%)")
     reg = m["region"]
     shp = reg["shape"]
-    ax.contour(
-        l1,
-        l2,
-        value.T,
-        levels=[shp["threshold"]],
-        colors=THEORY_COLOR,
-        linestyles="-",
-        linewidths=1.4,
-    )
-    ax.contour(
-        l1,
-        l2,
-        attention.T,
-        levels=[shp["threshold"]],
-        colors=THEORY_COLOR,
-        linestyles="--",
-        linewidths=1.4,
-    )
+    for margin, style in ((value, "-"), (attention, "--")):
+        ax.contour(
+            l1,
+            l2,
+            margin.T,
+            levels=[shp["threshold"]],
+            colors=THEORY_COLOR,
+            linestyles=style,
+            linewidths=1.4,
+        )
     if wedge.any():
         ax.contourf(l1, l2, wedge.T.astype(float), levels=[0.5, 1.5], colors="none", hatches=["//"])
     meas = np.asarray(m["measured_region"], dtype=float)
