@@ -65,10 +65,23 @@ EXPERIMENTS: dict[str, Spec] = {
         claims="experiments.claims.compression:pruning_claims",
         figures=("experiments.one_layer.pruning:figures",),
     ),
-    "cdigits_pair": Spec(f"{_C}:validate_cdigits_pair", legacy="experiments.cdigits_pair"),
-    "cdigits_ood": Spec(f"{_C}:validate_cdigits_ood", legacy="experiments.cdigits_ood"),
+    "cdigits_pair": Spec(
+        f"{_C}:validate_cdigits_pair",
+        compute="experiments.cdigits.pair:compute",
+        claims="experiments.claims.cdigits:pair_claims",
+        figures=("experiments.cdigits.figures:pair_figures",),
+    ),
+    "cdigits_ood": Spec(
+        f"{_C}:validate_cdigits_ood",
+        compute="experiments.cdigits.ood:compute",
+        claims="experiments.claims.cdigits:ood_claims",
+        figures=("experiments.cdigits.figures:ood_figures",),
+    ),
     "cdigits_compress": Spec(
-        f"{_C}:validate_cdigits_compress", legacy="experiments.cdigits_compress"
+        f"{_C}:validate_cdigits_compress",
+        compute="experiments.cdigits.compress:compute",
+        claims="experiments.claims.cdigits:compress_claims",
+        figures=("plots.cdigits.compress:figures",),
     ),
     "lm_unlearning": Spec(f"{_C}:validate_lm_unlearning", legacy="experiments.lm_unlearning"),
 }

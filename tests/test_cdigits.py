@@ -1,5 +1,6 @@
 """Coloured digits: colouring, IDX files, the frozen head, the ViT grid, config checks, a tiny run."""
 
+import json
 import math
 
 import numpy as np
@@ -8,8 +9,9 @@ import torch
 from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
-from experiments import cdigits_compress, cdigits_ood, cdigits_pair
+from experiments.claims.cdigits import pair_claims
 from experiments.io import load_metrics
+from experiments.run import run_experiment
 from models.task_vectors import TaskVector
 from models.vit import ViT, ViTCache, evaluate_grid, finetune, init_body, init_head, outputs
 from models.vit_config import ViTConfig, ViTTrainConfig
@@ -20,7 +22,10 @@ from synthetic.cdigits import colourize, load_digits, read_idx, split_indices, w
 def _compose(overrides=()):
     GlobalHydra.instance().clear()
     with initialize(version_base="1.3", config_path="../conf"):
-        return compose("config", overrides=list(overrides))
+        return compose(
+            "config",
+            overrides=["logging.wandb.mode=disabled", "progress=false", *overrides],
+        )
 
 
 # ----------------------------------------------------------------------------- data
@@ -151,7 +156,7 @@ def test_vit_cache_detects_an_altered_entry(tmp_path, caplog):
 def test_bad_cdigits_overrides_fail_before_any_work(overrides, pattern, tmp_path):
     cfg = _compose(["experiment=cdigits_pair", *overrides])
     with pytest.raises(ConfigError, match=pattern) as err:
-        cdigits_pair.run(cfg, tmp_path / "out")
+        run_experiment(cfg, tmp_path / "out")
     assert "\n" not in str(err.value)
     assert not (tmp_path / "out").exists()
 
@@ -165,14 +170,14 @@ def test_data_root_without_mnist_files_fails_at_once(tmp_path):
         ConfigError,
         match=r"^data\.root=.* holds no MNIST IDX files \(missing train-images-idx3-ubyte",
     ):
-        cdigits_pair.run(cfg, tmp_path / "out")
+        run_experiment(cfg, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
 def test_ranks_beyond_the_model_fail(tmp_path):
     cfg = _compose(["experiment=cdigits_compress", "experiment.ranks=[1,100]"])
     with pytest.raises(ConfigError, match=r"^experiment\.ranks\[\]=100 is invalid: must be <= 48$"):
-        cdigits_compress.run(cfg, tmp_path / "out")
+        run_experiment(cfg, tmp_path / "out")
 
 
 # ----------------------------------------------------------------------------- tiny runs
@@ -188,30 +193,36 @@ TINY = [
 ]
 
 
+def _rows(claims):
+    return sorted(claims, key=lambda r: json.dumps(r, sort_keys=True))
+
+
 def test_cdigits_pair_tiny_run(tmp_path):
     cfg = _compose(
         ["experiment=cdigits_pair", *TINY, "eval.lam_step=0.4", f"cache_dir={tmp_path / 'cache'}"]
     )
-    m = cdigits_pair.run(cfg, tmp_path / "a")
+    m = run_experiment(cfg, tmp_path / "a")
     on_disk = load_metrics(tmp_path / "a" / "metrics.json")
     assert set(on_disk["pairs"]) == {"irrelevant", "aligned", "contradictory"}
     assert len(on_disk["pairs"]["aligned"]["T1"]["acc_mean"]) == len(on_disk["lambdas"]) == 7
     assert m["models_trained"] == 1 + 4  # Ψ0 and four fine-tuned models
     assert (tmp_path / "a" / "cdigits_pair.png").stat().st_size > 1000
-    again = cdigits_pair.run(cfg, tmp_path / "b")
+    # the claims follow from metrics.json alone (its keys are sorted, so the pairs' order may differ)
+    assert _rows(pair_claims(on_disk)) == _rows(on_disk["claims"])
+    again = run_experiment(cfg, tmp_path / "b")
     assert again["models_trained"] == 0 and again["models_from_cache"] == 5
     assert again["pairs"]["aligned"]["T2"]["acc_mean"] == m["pairs"]["aligned"]["T2"]["acc_mean"]
 
 
 def test_cdigits_ood_and_compress_tiny_runs(tmp_path):
     cache = f"cache_dir={tmp_path / 'cache'}"
-    m = cdigits_ood.run(
+    m = run_experiment(
         _compose(["experiment=cdigits_ood", *TINY, "experiment.lam_step=1.0", cache]),
         tmp_path / "o",
     )
     assert np.asarray(m["acc_mean"]).shape == (6, 6)
     assert {"finetuned", "psi_T1", "psi_T2", "best"} <= set(m["table2"])
-    c = cdigits_compress.run(
+    c = run_experiment(
         _compose(
             [
                 "experiment=cdigits_compress",

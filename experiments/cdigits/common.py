@@ -1,6 +1,6 @@
 """What the coloured-digits experiments share: the digits and their split, the pre-trained Ψ0 (one
 per configuration, cached), fine-tuned models per (task, seed) (cached), data of a task on a split,
-and the α̂ estimators on the ViT's outputs."""
+the α̂ estimators on the ViT's outputs, and the keys every result starts with."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from experiments.cdigits_config import CSetup
 from models.task_vectors import TaskVector
@@ -182,3 +183,21 @@ def own_task_rows(
 
 def task_vector(world: World, model: ViT) -> TaskVector:
     return TaskVector.from_models(world.psi0, model)
+
+
+def prepare(
+    setup: CSetup, config: dict, tasks: dict[str, ColourTask], *, progress: bool, desc: str
+) -> tuple[World, dict[tuple[str, int], tuple[ViT, dict]]]:
+    """The world (data and Ψ0, cached) and (Ψ*, meta) per (task, seed) — seeds outer, tasks in their
+    order, each cached — from the resolved ``config`` (its ``cache_dir``)."""
+    world = build_world(setup, config.get("cache_dir"), progress=progress)
+    models = {}
+    for s in tqdm(setup.seeds, desc=desc, disable=not progress):
+        for n, task in tasks.items():
+            models[(n, s)] = world.finetuned(task, s, progress=progress)
+    return world, models
+
+
+def bookkeeping(world: World) -> dict:
+    """How many ViTs this job trained and how many came from the cache (read once all are made)."""
+    return {"models_trained": world.cache.trained, "models_from_cache": world.cache.hits}

@@ -1,0 +1,26 @@
+"""The coloured-digits figures, with what the plots draw besides the results passed as arguments:
+the paper's Figure 1 values (``experiments.paper``) and Theorem 3's margins and wedge at the fitted
+threshold and box (``experiments.theory.theorem3``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from experiments.paper import CDIGITS_FIGURE1, CDIGITS_FIGURE1_LAMBDAS
+from experiments.theory import theorem3
+from plots.cdigits.ood import ood_figure
+from plots.cdigits.pair import pair_figure
+
+
+def pair_figures(results: dict[str, Any]) -> dict[str, Any]:
+    return {"cdigits_pair": pair_figure(results, CDIGITS_FIGURE1, CDIGITS_FIGURE1_LAMBDAS)}
+
+
+def ood_figures(results: dict[str, Any]) -> dict[str, Any]:
+    l1, l2 = np.asarray(results["lambda1"]), np.asarray(results["lambda2"])
+    g, shape = results["gamma_hat_values"], results["region"]["shape"]
+    value, attention = theorem3.margins(l1, l2, g)
+    wedge = theorem3.region(l1, l2, g, shape["threshold"], shape["box"])
+    return {"cdigits_ood": ood_figure(results, value, attention, wedge)}

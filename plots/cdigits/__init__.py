@@ -1,0 +1,1 @@
+"""Coloured-digits figures: ``pair`` (Figure 1 analogue), ``ood`` (Figure 2 analogue), ``compress``."""
