@@ -50,5 +50,10 @@ EXPERIMENTS: dict[str, Spec] = {
     "cdigits_compress": Spec(
         f"{_C}:validate_cdigits_compress", legacy="experiments.cdigits_compress"
     ),
-    "lm_unlearning": Spec(f"{_C}:validate_lm_unlearning", legacy="experiments.lm_unlearning"),
+    "lm_unlearning": Spec(
+        f"{_C}:validate_lm_unlearning",
+        compute="experiments.lm.unlearning:compute",
+        claims="experiments.claims.lm:unlearning",
+        figures=("plots.lm.unlearning:unlearning_figures",),
+    ),
 }
