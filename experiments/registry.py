@@ -83,5 +83,10 @@ EXPERIMENTS: dict[str, Spec] = {
         claims="experiments.claims.cdigits:compress_claims",
         figures=("plots.cdigits.compress:figures",),
     ),
-    "lm_unlearning": Spec(f"{_C}:validate_lm_unlearning", legacy="experiments.lm_unlearning"),
+    "lm_unlearning": Spec(
+        f"{_C}:validate_lm_unlearning",
+        compute="experiments.lm.unlearning:compute",
+        claims="experiments.claims.lm:unlearning",
+        figures=("plots.lm.unlearning:unlearning_figures",),
+    ),
 }

@@ -6,8 +6,8 @@ from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
 import models.lm as lm
-from experiments import lm_unlearning
 from experiments.io import load_metrics
+from experiments.run import run_experiment
 from models.lm_config import LMConfig, LMTrainConfig
 from synthetic import ConfigError
 from synthetic.books import generate, shared_entity_fraction
@@ -101,7 +101,7 @@ def test_local_checkpoint_loads_and_runs_the_experiment(tmp_path):
     )
     assert tok2("Arbel")["input_ids"] == tok("Arbel")["input_ids"]
     cfg = _compose([f"model.pretrained={ckpt}", *TINY_RUN, f"cache_dir={tmp_path / 'cache'}"])
-    m = lm_unlearning.run(cfg, tmp_path / "out")
+    m = run_experiment(cfg, tmp_path / "out")
     assert set(m["rouge"]["full"]) == {"A", "B", "C"}
 
 
@@ -127,7 +127,7 @@ def test_local_checkpoint_loads_and_runs_the_experiment(tmp_path):
 )
 def test_bad_lm_overrides_fail_before_any_work(overrides, pattern, tmp_path):
     with pytest.raises(ConfigError, match=pattern) as err:
-        lm_unlearning.run(_compose(overrides), tmp_path / "out")
+        run_experiment(_compose(overrides), tmp_path / "out")
     assert "\n" not in str(err.value)
     assert not (tmp_path / "out").exists()
 
@@ -151,18 +151,60 @@ TINY_RUN = [
     "train.finetune.steps=2",
     "train.finetune.seq_len=16",
     "train.lora.rank=2",
+    "logging.wandb.mode=disabled",
 ]
 
 
 def test_lm_unlearning_tiny_run(tmp_path):
     cfg = _compose([*TINY_RUN, f"cache_dir={tmp_path / 'cache'}"])
-    m = lm_unlearning.run(cfg, tmp_path / "a")
+    m = run_experiment(cfg, tmp_path / "a")
     on_disk = load_metrics(tmp_path / "a" / "metrics.json")
     assert on_disk["lambdas"] == [0.0, -1.0]
     for kind in ("full", "lora"):
         assert set(on_disk["drop_percent"][kind]) == {"A", "B", "C"}
     assert m["models_trained"] == 1 + 4  # Ψ0′, A full, A LoRA, B, C
     assert (tmp_path / "a" / "lm_unlearning.png").stat().st_size > 1000
-    again = lm_unlearning.run(cfg, tmp_path / "b")
+    again = run_experiment(cfg, tmp_path / "b")
     assert again["models_trained"] == 0
     assert again["rouge"] == m["rouge"]
+
+
+# ----------------------------------------------------------------------------- claims rules
+def _hand_made_results(rouge_end, loss_end, alpha_b, alpha_c):
+    def rows(values):
+        return [{"mean": v, "std": 0.0, "n": 1} for v in values]
+
+    books = "ABC"
+    return {
+        "lambdas": [0.0, -1.0],
+        "drop_percent": {
+            k: {b: 100 * (1 - r / 0.5) for b, r in zip(books, rouge_end, strict=True)}
+            for k in ("full", "lora")
+        },
+        "loss": {
+            k: {b: rows([2.0, v]) for b, v in zip(books, loss_end, strict=True)}
+            for k in ("full", "lora")
+        },
+        "alpha_hat": {
+            o: {q: {"mean": a} for q in ("logits", "logit_change", "task_vector")}
+            for o, a in (("B", alpha_b), ("C", alpha_c))
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("rouge_end", "loss_end", "alphas", "verdicts"),
+    [
+        ((0.1, 0.2, 0.4), (3.0, 2.5, 2.1), (0.5, 0.2), ["agrees", "agrees", "agrees"]),
+        ((0.1, 0.45, 0.4), (3.0, 2.1, 2.5), (0.2, 0.5), ["partly", "partly", "disagrees"]),
+        ((0.6, 0.2, 0.4), (2.5, 3.0, 2.1), (0.2, 0.2), ["disagrees", "disagrees", "disagrees"]),
+    ],
+)
+def test_lm_claims_follow_the_stated_rules(rouge_end, loss_end, alphas, verdicts):
+    from experiments.claims.lm import unlearning
+
+    rows = unlearning(_hand_made_results(rouge_end, loss_end, *alphas))
+    assert [r["verdict"] for r in rows] == [*verdicts[:2], *verdicts[:2], verdicts[2]]
+    assert rows[0]["source"] == "Theorem 2 / Table 3" and rows[2]["source"] == "Theorem 2 / Table 4"
+    assert "from λ = 0 to λ = -1" in rows[0]["criterion"]
+    assert "(paper 0.498 > 0.239)" in rows[4]["criterion"]

@@ -1,0 +1,1 @@
+"""Figures of the language-model testbed."""
