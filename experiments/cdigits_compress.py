@@ -3,7 +3,7 @@
 Every matrix of every task vector is truncated by SVD to rank min(r, its rank) (``experiment.ranks``;
 vectors and biases are kept), or every tensor is magnitude-pruned to its largest entries
 (``experiment.keep``, per tensor). The pair edits are rerun with λ re-chosen on the mean curves by the
-Table 1 rules (``experiments.task_pair.table1``) over the ``eval`` λ grid:
+Table 1 rules (``experiments.analysis.table1``) over the ``eval`` λ grid:
 
 * addition (each pair): score = the worse of T1's and T2's accuracy at the multi-task λ;
 * negation (irrelevant and contradictory pairs): score = T1's accuracy − T2's accuracy at the
@@ -20,12 +20,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from experiments.analysis import table1
 from experiments.cdigits_common import build_world, task_vector
 from experiments.cdigits_config import pair_tasks
 from experiments.cdigits_config import validate_cdigits_compress as validate
 from experiments.config import lambda_grid, to_container
 from experiments.io import save_figure, write_metrics
-from experiments.task_pair import table1
 from models.task_vectors import TaskVector, prune_magnitude
 from models.vit import evaluate, evaluate_grid
 from synthetic.cdigits import ColourTask

@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from experiments.analysis import mean_std
 from experiments.cdigits_common import alpha_hat, build_world, own_task_rows, task_vector
 from experiments.cdigits_config import rates
 from experiments.cdigits_config import validate_cdigits_ood as validate
 from experiments.checks import lambda_axis
-from experiments.common import mean_std
 from experiments.config import to_container
 from experiments.io import save_figure, write_metrics
 from experiments.ood import select

@@ -19,15 +19,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from experiments.analysis import mean_std, table1
 from experiments.cdigits_common import alpha_hat, build_world, own_task_rows, task_vector
 from experiments.cdigits_config import pair_tasks
 from experiments.cdigits_config import validate_cdigits_pair as validate
-from experiments.common import mean_std
 from experiments.config import lambda_grid, to_container
 from experiments.io import save_figure, write_metrics
 from experiments.paper import CDIGITS_ALPHA as PAPER_ALPHA
 from experiments.paper import CDIGITS_TABLE1 as PAPER_TABLE1
-from experiments.task_pair import table1
 from models.vit import evaluate_grid
 from synthetic.cdigits import ColourTask
 

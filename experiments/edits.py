@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from experiments.common import lambda_curves, psi0_for_seed, test_set, train_all
 from experiments.config import Setup, lambda_grid
+from experiments.one_layer.common import lambda_curves, psi0_for_seed, test_set, train_all
 from experiments.ood import TARGET, best_points, geometry_for, grid_maps, stack_parts, val_set
 from models.cache import ModelCache
 from models.task_vectors import TaskVector

@@ -25,10 +25,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from experiments.analysis import mean_std
 from experiments.checks import validate_gradients as validate
-from experiments.common import mean_std, psi0_for_seed, test_set
 from experiments.config import seeds_of, to_container
 from experiments.io import save_figure, write_metrics
+from experiments.one_layer.common import psi0_for_seed, test_set
 from models.gradients import gd_trajectory_with_gradients, gradient, hessian_norm, hvp, norm
 from models.task_vectors import TaskVector, apply
 from models.training import TrainConfig, evaluate, finetune, loss_fn

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from experiments.common import mean_std
+from experiments.analysis import mean_std
 from experiments.config import to_container
 from experiments.io import save_figure, write_metrics
 from experiments.lm_config import LSetup, read_corpus

@@ -32,12 +32,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from experiments.analysis import best_points, beta_hat, select, stack_parts  # noqa: F401
+from experiments.analysis import best_points, beta_hat, mean_std, select, stack_parts  # noqa: F401
 from experiments.checks import lambda_axis, target_of
 from experiments.checks import validate_ood as validate
-from experiments.common import mean_std, psi0_for_seed, test_set, train_all
 from experiments.config import Setup, seeds_of, to_container
 from experiments.io import save_figure, write_metrics
+from experiments.one_layer.common import psi0_for_seed, test_set, train_all
 from experiments.theory import theorem3
 from models.cache import ModelCache
 from models.correlation import output_alpha

@@ -1,0 +1,1 @@
+"""Figures of the one-layer testbed."""
