@@ -17,6 +17,13 @@ from experiments.theory.theorem1 import addition_applies, addition_threshold, ne
 THRESHOLD_TOLERANCE = 0.25  # |λ* − (1 − α)| allowed by the Theorem 1 row
 
 
+def _counted(mask: np.ndarray, lams: np.ndarray, what: str, otherwise: str) -> str:
+    """ "{n} {what} (e.g. λ = first such λ)" when ``mask`` holds somewhere, else ``otherwise``."""
+    if not mask.any():
+        return otherwise
+    return f"{int(mask.sum())} {what} (e.g. λ = {lams[np.flatnonzero(mask)[0]]:.2f})"
+
+
 def _addition(alpha: float, lams: np.ndarray, h1, h2, eps: float, label: str) -> dict[str, Any]:
     both = (h1 <= eps) & (h2 <= eps)
     if addition_applies(alpha):
@@ -34,10 +41,8 @@ def _addition(alpha: float, lams: np.ndarray, h1, h2, eps: float, label: str) ->
         f"{label}: task addition cannot learn both contradictory tasks",
         "Theorem 1",
         f"no λ with both mean hinges ≤ {eps}",
-        (
-            f"{int(both.sum())} grid λ work (e.g. λ = {lams[np.flatnonzero(both)[0]]:.2f})"
-            if both.any()
-            else f"none; best worse-hinge {np.maximum(h1, h2).min():.3f}"
+        _counted(
+            both, lams, "grid λ work", f"none; best worse-hinge {np.maximum(h1, h2).min():.3f}"
         ),
         verdict(not both.any()),
     )
@@ -59,10 +64,11 @@ def _negation(alpha: float, lams: np.ndarray, h1, h2, ev: dict, label: str) -> d
         f"{label}: negation cannot forget an aligned T2 while keeping T1",
         "Theorem 2",
         f"no λ < 0 with T2 mean hinge ≥ {forget} and T1 mean hinge ≤ {eps}",
-        (
-            f"{int(unlearn.sum())} negative λ unlearn (e.g. λ = {lams[np.flatnonzero(unlearn)[0]]:.2f})"
-            if unlearn.any()
-            else f"none; at λ = −1 T2 hinge {h2[at]:.3f}, T1 hinge {h1[at]:.3f}"
+        _counted(
+            unlearn,
+            lams,
+            "negative λ unlearn",
+            f"none; at λ = −1 T2 hinge {h2[at]:.3f}, T1 hinge {h1[at]:.3f}",
         ),
         verdict(not unlearn.any()),
     )

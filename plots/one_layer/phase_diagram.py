@@ -41,19 +41,18 @@ def _theory(ax, theory: dict, lams: np.ndarray) -> None:
     )
 
 
+def _points(ax, lams, alphas: np.ndarray, marker: str, face: str, edge: str, label: str) -> None:
+    """One marker per α where the measured λ (None/NaN where not found) is finite."""
+    lam = np.asarray(lams, dtype=float)
+    ok = np.isfinite(lam)
+    ax.plot(lam[ok], alphas[ok], marker, mfc=face, mec=edge, ms=4, label=label)
+
+
 def _measured(ax, m: dict, name: str, a_pos: np.ndarray) -> None:
     """λ*(α) markers and their fitted line; on T1, the retention limit λ_min(α)."""
     alphas, an, eps = np.asarray(m["alphas"]), m["analysis"], m["config"]["eval"]["eps"]
-    ls = np.asarray(an["lambda_star"], dtype=float)
-    ok = np.isfinite(ls)
-    ax.plot(
-        ls[ok],
-        alphas[ok],
-        "o",
-        mfc="white",
-        mec="black",
-        ms=4,
-        label=f"measured λ*(α): T2 hinge ≤ {eps}",
+    _points(
+        ax, an["lambda_star"], alphas, "o", "white", "black", f"measured λ*(α): T2 hinge ≤ {eps}"
     )
     fit = an["lambda_star_fit"]
     if fit:
@@ -65,17 +64,8 @@ def _measured(ax, m: dict, name: str, a_pos: np.ndarray) -> None:
             label=f"fit λ* = {fit['slope']:.2f} α + {fit['intercept']:.2f}",
         )
     if name == "T1":
-        lm = np.asarray(an["lambda_min_retained"], dtype=float)
-        okm = np.isfinite(lm)
-        ax.plot(
-            lm[okm],
-            alphas[okm],
-            "s",
-            mfc="none",
-            mec="white",
-            ms=4,
-            label=f"measured λ_min: T1 hinge ≤ {eps}",
-        )
+        label = f"measured λ_min: T1 hinge ≤ {eps}"
+        _points(ax, an["lambda_min_retained"], alphas, "s", "none", "white", label)
 
 
 def phase_figure(m: dict, theory: dict):
