@@ -98,11 +98,17 @@ def best_points(
     return out
 
 
-def beta_hat(lams: np.ndarray, hinge_t1: np.ndarray) -> dict[str, float]:
-    """Slope of T1's mean hinge against |λ2| on Ψ0 + ΔΨ_T1 + λ2 ΔΨ_T2 (the |λ|β term; irrelevant pair)."""
+def beta_fit(lams: np.ndarray, hinge_t1: np.ndarray) -> dict[str, float]:
+    """Least-squares line of T1's mean hinge against |λ2|: slope (β̂, may be < 0), intercept and R²."""
     x = np.abs(lams)
     b, e0 = np.polyfit(x, hinge_t1, 1)
     pred = e0 + b * x
     ss = float(((hinge_t1 - hinge_t1.mean()) ** 2).sum())
     r2 = 1.0 - float(((hinge_t1 - pred) ** 2).sum()) / ss if ss > 0 else float("nan")
-    return {"beta_hat": float(max(b, 0.0)), "slope": float(b), "r2": r2}
+    return {"slope": float(b), "intercept": float(e0), "r2": r2}
+
+
+def beta_hat(lams: np.ndarray, hinge_t1: np.ndarray) -> dict[str, float]:
+    """Slope of T1's mean hinge against |λ2| on Ψ0 + ΔΨ_T1 + λ2 ΔΨ_T2 (the |λ|β term; irrelevant pair)."""
+    fit = beta_fit(lams, hinge_t1)
+    return {"beta_hat": max(fit["slope"], 0.0), "slope": fit["slope"], "r2": fit["r2"]}

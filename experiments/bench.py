@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_dir
 
-from experiments import foundation
 from experiments.io import atomic_write_json
+from experiments.run import run_experiment
 from models import ModelConfig, TaskVector, TrainConfig, pretrained_model
 from models.grid import evaluate_grid, evaluate_grid_naive, grid_2d, grid_flops
 from models.training import finetune, finetune_many, hinge
@@ -171,13 +171,13 @@ def bench_cache() -> dict:
         tempfile.TemporaryDirectory() as tmp,
         initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")),
     ):
-        for name, module in (("foundation", foundation),):
+        for name in ("foundation",):
             cfg = compose(
                 "config",
                 overrides=[f"experiment={name}", f"cache_dir={tmp}/cache", "progress=false"],
             )
-            cold = module.run(cfg, Path(tmp) / f"{name}-1")["summary"]
-            warm = module.run(cfg, Path(tmp) / f"{name}-2")["summary"]
+            cold = run_experiment(cfg, Path(tmp) / f"{name}-1")["summary"]
+            warm = run_experiment(cfg, Path(tmp) / f"{name}-2")["summary"]
             out[name] = {
                 "requested": cold["models_requested"],
                 "trained_cold_cache": cold["models_trained"],

@@ -38,9 +38,24 @@ def resolve(ref: str) -> Callable[..., Any]:
 
 _C = "experiments.config"
 EXPERIMENTS: dict[str, Spec] = {
-    "foundation": Spec(f"{_C}:validate_foundation", legacy="experiments.foundation"),
-    "task_pair": Spec(f"{_C}:validate_task_pair", legacy="experiments.task_pair"),
-    "phase_diagram": Spec(f"{_C}:validate_phase_diagram", legacy="experiments.phase_diagram"),
+    "foundation": Spec(
+        f"{_C}:validate_foundation",
+        compute="experiments.one_layer.foundation:compute",
+        claims="experiments.claims.foundation:claims",
+        figures=("plots.one_layer.foundation:figures",),
+    ),
+    "task_pair": Spec(
+        f"{_C}:validate_task_pair",
+        compute="experiments.one_layer.task_pair:compute",
+        claims="experiments.claims.task_pair:claims",
+        figures=("plots.one_layer.task_pair:figures",),
+    ),
+    "phase_diagram": Spec(
+        f"{_C}:validate_phase_diagram",
+        compute="experiments.one_layer.phase_diagram:compute",
+        claims="experiments.claims.phase_diagram:claims",
+        figures=("experiments.one_layer.phase_diagram:figures",),
+    ),
     "gradients": Spec(
         f"{_C}:validate_gradients",
         compute="experiments.one_layer.gradients:compute",

@@ -92,8 +92,8 @@ def _fmt_choice(ch: dict | None) -> str:
 def task_pair_section(pairs: list[tuple[str, dict]], results: Path) -> list[str]:
     """Figure 1 analogue (noise-free and noisy presets side by side) and the Table 1 analogue."""
     from experiments.io import save_figure
+    from plots.one_layer.task_pair import task_pair_figure
     from plots.style import plt
-    from plots.task_pair import task_pair_figure
 
     order = {"irrelevant": 0, "aligned": 1, "contradictory": 2}
     pairs = sorted(

@@ -7,9 +7,9 @@ import pytest
 from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
-from experiments import foundation
 from experiments.io import atomic_write_json, atomic_write_text, load_metrics
 from experiments.report import main as report_main
+from experiments.run import run_experiment
 from synthetic import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,14 +63,14 @@ def test_every_experiment_config_composes_and_validates(name):
 def test_bad_overrides_fail_in_one_line_before_any_work(override, pattern, tmp_path):
     cfg = _compose([override])
     with pytest.raises(ConfigError, match=pattern) as err:
-        foundation.run(cfg, tmp_path / "out")
+        run_experiment(cfg, tmp_path / "out")
     assert "\n" not in str(err.value)
     assert not (tmp_path / "out").exists()
 
 
 def test_foundation_run_writes_metrics_and_figures(tmp_path):
     cfg = _compose(["experiment.n_seeds=2", "data.n_test=512", "train.n_val=256"])
-    m = foundation.run(cfg, tmp_path)
+    m = run_experiment(cfg, tmp_path)
     on_disk = load_metrics(tmp_path / "metrics.json")
     assert on_disk["summary"]["models_trained"] == 4
     assert on_disk["summary"]["own_task"]["T1"]["test_accuracy"]["mean"] >= 0.99
@@ -83,7 +83,7 @@ def test_foundation_run_writes_metrics_and_figures(tmp_path):
 
 def test_report_is_built_from_metrics(tmp_path):
     cfg = _compose(["experiment.n_seeds=2", "data.n_test=256", "train.n_val=128"])
-    foundation.run(cfg, tmp_path / "results" / "foundation")
+    run_experiment(cfg, tmp_path / "results" / "foundation")
     report_main(["--results", str(tmp_path / "results")])
     text = (tmp_path / "results" / "REPORT.md").read_text()
     assert "## Claims" in text and "## Foundation" in text
@@ -115,8 +115,8 @@ def test_same_config_same_numbers(tmp_path):
             "cache_dir=null",
         ]
     )
-    foundation.run(cfg, tmp_path / "a")
-    foundation.run(cfg, tmp_path / "b")
+    run_experiment(cfg, tmp_path / "a")
+    run_experiment(cfg, tmp_path / "b")
     a, b = (load_metrics(tmp_path / x / "metrics.json") for x in ("a", "b"))
     assert _without_timing(a) == _without_timing(b)
     c = _compose(
@@ -128,7 +128,7 @@ def test_same_config_same_numbers(tmp_path):
             "cache_dir=null",
         ]
     )
-    foundation.run(c, tmp_path / "c")
+    run_experiment(c, tmp_path / "c")
     other = load_metrics(tmp_path / "c" / "metrics.json")
     assert _without_timing(other)["runs"] != _without_timing(a)["runs"]
 
@@ -142,8 +142,8 @@ def test_second_run_takes_every_model_from_the_cache(tmp_path):
             f"cache_dir={tmp_path / 'c'}",
         ]
     )
-    first = foundation.run(cfg, tmp_path / "a")
-    second = foundation.run(cfg, tmp_path / "b")
+    first = run_experiment(cfg, tmp_path / "a")
+    second = run_experiment(cfg, tmp_path / "b")
     assert first["summary"]["models_trained"] == 4 and first["summary"]["models_from_cache"] == 0
     assert second["summary"]["models_trained"] == 0 and second["summary"]["models_from_cache"] == 4
 

@@ -9,8 +9,9 @@ import pytest
 from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
-from experiments import phase_diagram, task_pair
+from experiments.analysis import table1
 from experiments.io import load_metrics
+from experiments.one_layer import phase_diagram, task_pair
 from experiments.run import run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +32,7 @@ def _compose(overrides):
 
 def test_task_pair_writes_the_promised_metrics(tmp_path):
     cfg = _compose(["experiment=task_pair_irrelevant", *TINY])
-    m = task_pair.run(cfg, tmp_path)
+    m = run_experiment(cfg, tmp_path)
     disk = load_metrics(tmp_path / "metrics.json")
     lams = disk["lambdas"]
     assert lams[0] == -3.0 and lams[-1] == 3.0 and len(lams) == 13
@@ -57,7 +58,7 @@ def test_table1_rules_on_hand_made_curves():
             "hinge_mean": np.array([1.2, 1.0, 0.03, 0.02]),
         },
     }
-    t = task_pair.table1(lams, curves, ft_acc_t1=1.0, ev={"retain_fraction": 0.95})
+    t = table1(lams, curves, ft_acc_t1=1.0, ev={"retain_fraction": 0.95})
     assert (
         t["multi_task"]["lambda"] == 2.0
     )  # tie on the worse accuracy (0.99) broken by the smaller hinge
@@ -85,7 +86,7 @@ def test_phase_diagram_tiny_run(tmp_path):
             "experiment.alpha_step=0.5",
         ]
     )
-    m = phase_diagram.run(cfg, tmp_path)
+    m = run_experiment(cfg, tmp_path)
     assert m["alphas"] == [-0.5, 0.0, 0.5]
     assert np.asarray(m["T2"]["hinge_mean"]).shape == (3, 13)
     assert m["models_requested"] == 2 + 3 * 2 and m["models_trained"] <= 8
@@ -148,7 +149,7 @@ def test_a_failing_job_finishes_its_wandb_run_with_exit_code_1(tmp_path, monkeyp
     def crash(*a, **k):
         raise RuntimeError("experiment crashed")
 
-    monkeypatch.setattr(task_pair, "run", crash)
+    monkeypatch.setattr(task_pair, "compute", crash)
     with pytest.raises(RuntimeError, match="experiment crashed"):
         run_experiment(_compose(["experiment=task_pair_aligned", *TINY]), tmp_path)
     assert finished["code"] == 1

@@ -27,8 +27,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from experiments.analysis import best_points, stack_parts
-from experiments.common import lambda_curves, psi0_for_seed, test_set, train_all
 from experiments.config import Setup, lambda_grid, seeds_of
+from experiments.one_layer.common import lambda_curves, psi0_for_seed, test_set, train_all
 from experiments.one_layer.ood_common import TARGET, geometry_for, grid_maps, val_set
 from experiments.theory.corollaries import EDITS
 from models.cache import ModelCache

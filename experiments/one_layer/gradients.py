@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from experiments.common import psi0_for_seed
 from experiments.config import seeds_of, to_container
+from experiments.one_layer.common import psi0_for_seed
 from experiments.one_layer.gradients_minibatch import (
     dominance,
     dominance_summary,

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from experiments.analysis import mean_std
-from experiments.common import psi0_for_seed, test_set
+from experiments.one_layer.common import psi0_for_seed, test_set
 from experiments.theory.gradients import merge_coefficient, update_norm_shares
 from models.task_vectors import TaskVector, apply
 from models.training import TrainConfig, evaluate, finetune, loss_fn

@@ -34,8 +34,8 @@ from tqdm.auto import tqdm
 
 from experiments.analysis import best_points, beta_hat, mean_std, stack_parts
 from experiments.checks import lambda_axis, target_of
-from experiments.common import psi0_for_seed, test_set, train_all
 from experiments.config import Setup, seeds_of, to_container
+from experiments.one_layer.common import psi0_for_seed, test_set, train_all
 from experiments.one_layer.ood_common import TARGET, geometry_for, grid_maps, val_set
 from experiments.one_layer.ood_sweeps import Combos, gamma_map, kappa_sweep
 from experiments.one_layer.ood_tables import ood_tables, table2_of

@@ -12,8 +12,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from experiments.analysis import best_points, stack_parts
-from experiments.common import test_set
 from experiments.config import Setup
+from experiments.one_layer.common import test_set
 from experiments.one_layer.ood_common import grid_maps, target_task, val_set
 from experiments.theory import theorem3
 

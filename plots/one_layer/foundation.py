@@ -12,13 +12,10 @@ import numpy as np
 from plots.style import apply_style, plt, task_color
 
 
-def foundation_figure(metrics: dict):
-    apply_style()
-    fig, axes = plt.subplots(2, 2, figsize=(8.0, 6.0))
-    (ax_h, ax_a), (ax_s, ax_r) = axes
-    runs = metrics["runs"]
+def _training_panels(ax_h, ax_a, metrics: dict) -> None:
+    """(a) hinge per step and on validation, (b) attention mass on ±μ_T tokens."""
     seen = set()
-    for run in runs:
+    for run in metrics["runs"]:
         name, hist = run["task"], run["history"]
         label = name if name not in seen else None
         seen.add(name)
@@ -64,6 +61,9 @@ def foundation_figure(metrics: dict):
     for ax in (ax_h, ax_a):
         ax.legend(loc="best")
 
+
+def _spectrum_panel(ax_s, runs: list[dict]) -> None:
+    """(c) normalised singular values of ΔW and ΔV: median over runs, min–max band."""
     lowest = 1.0
     for key, marker in (("W", "o"), ("V", "s")):
         svs = [np.asarray(r["singular_values"][key]) for r in runs if key in r["singular_values"]]
@@ -85,6 +85,14 @@ def foundation_figure(metrics: dict):
     )
     ax_s.legend()
 
+
+def foundation_figure(metrics: dict):
+    apply_style()
+    fig, axes = plt.subplots(2, 2, figsize=(8.0, 6.0))
+    (ax_h, ax_a), (ax_s, ax_r) = axes
+    runs = metrics["runs"]
+    _training_panels(ax_h, ax_a, metrics)
+    _spectrum_panel(ax_s, runs)
     rows = np.concatenate([np.asarray(r["row_norms_scaled"]) for r in runs])
     ax_r.hist(rows, bins=40, color="#555555")
     ax_r.set(
@@ -95,3 +103,8 @@ def foundation_figure(metrics: dict):
     ax_r.set_xlim(left=0.0)
     fig.tight_layout()
     return fig
+
+
+def figures(metrics: dict) -> dict:
+    """The harness's figures step: {"foundation": the figure}."""
+    return {"foundation": foundation_figure(metrics)}

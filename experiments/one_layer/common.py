@@ -1,5 +1,5 @@
-"""Pieces every experiment shares: seeds → Ψ0s and fine-tuned models (through the cache), test sets,
-λ-grid evaluation of Ψ0 + ΔΨ_T1 + λ ΔΨ_T2, mean ± std, and wandb-ready tables."""
+"""The one-layer testbed's shared steps: seeds → Ψ0s and fine-tuned models (through the cache), test
+sets, λ-grid evaluation of Ψ0 + ΔΨ_T1 + λ ΔΨ_T2, and wandb-ready tables of the training histories."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from experiments.analysis import mean_std  # noqa: F401  (re-exported)
 from experiments.config import Setup
 from models.cache import ModelCache
 from models.grid import evaluate_grid, grid_1d
@@ -71,6 +70,34 @@ def train_all(
     )
 
 
+def train_jobs(
+    c: dict,
+    setup: Setup,
+    jobs: dict[tuple, tuple[OneLayerTransformer, Task, str, int]],
+    *,
+    progress: bool,
+    cache: ModelCache | None = None,
+) -> Trained:
+    """``train_all`` with the run's cache (``cache_dir``, unless one is given) and ``batched`` setting."""
+    cache = cache if cache is not None else ModelCache(c.get("cache_dir"))
+    return train_all(jobs, setup, cache, batched=c.get("batched", "auto"), progress=progress)
+
+
+def train_pair(
+    c: dict,
+    setup: Setup,
+    tasks: dict[str, Task],
+    seeds: Sequence[int],
+    *,
+    progress: bool,
+    cache: ModelCache | None = None,
+) -> tuple[dict[int, OneLayerTransformer], Trained]:
+    """Ψ0 of every seed and every task fine-tuned from it; jobs keyed (seed, task name)."""
+    psi0s = {s: psi0_for_seed(setup, s) for s in seeds}
+    jobs = {(s, n): (psi0s[s], tasks[n], n, s) for s in seeds for n in tasks}
+    return psi0s, train_jobs(c, setup, jobs, progress=progress, cache=cache)
+
+
 def lambda_curves(
     psi0: OneLayerTransformer,
     tv1: TaskVector,
@@ -105,3 +132,19 @@ def history_rows(results: dict[tuple, FinetuneResult], label) -> list[list[Any]]
 
 
 HISTORY_COLUMNS = ["run", "step", "val_hinge", "val_accuracy", "attention_on_discriminative"]
+
+
+def training_curves(trained: Trained, title: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The wandb table of every (seed, task) training history and its validation-hinge line plot."""
+    table = {
+        "columns": HISTORY_COLUMNS,
+        "rows": history_rows(trained.results, lambda k: f"{k[1]}/seed{k[0]}"),
+    }
+    plot = {
+        "table": "training_curves",
+        "x": "step",
+        "y": "val_hinge",
+        "stroke": "run",
+        "title": title,
+    }
+    return table, plot

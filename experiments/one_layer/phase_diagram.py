@@ -1,0 +1,250 @@
+"""Experiment ``phase_diagram``: T1's and T2's hinge loss over (α, λ) against Theorems 1 and 2.
+
+For every α of ``experiment.alphas`` (min, max, step) and seed: Ψ*_T1 (one per seed: T1 does not
+change with α, the cache trains it once) and Ψ*_T2(α); Ψ0 + ΔΨ_T1 + λ ΔΨ_T2 on both tasks over the λ grid.
+Measured, on the mean over seeds (``analyse``):
+
+* λ*(α): the smallest λ at which T2's mean hinge ≤ ε; a line fitted over α ≥ 0 (slope and intercept
+  against the theory's −1 and 1 + β);
+* β̂: the slope of T1's mean hinge against |λ| at α = 0 (the |λ|β term), with its R²;
+* for α < 0: λ_min(α), the most negative λ down to which T1 stays retained (mean hinge ≤ ε on every λ
+  in [λ_min, 0]), against the −c/α² shape (fitted log-log slope of |λ_min| against |α|; theory −2).
+
+The predictions come from ``experiments.theory.theorem1``, the verdicts from
+``experiments.claims.phase_diagram``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from experiments.analysis import beta_fit
+from experiments.checks import alphas_of
+from experiments.config import Setup, lambda_grid, seeds_of, to_container
+from experiments.one_layer.common import lambda_curves, psi0_for_seed, test_set, train_jobs
+from experiments.theory.theorem1 import addition_threshold, negation_lower_bound
+from models.cache import ModelCache
+from models.task_vectors import TaskVector
+from synthetic.patterns import pair_geometry
+from synthetic.tasks import make_task
+
+
+def _half_line_start(ok: np.ndarray, lams: np.ndarray) -> float:
+    """Smallest λ such that ``ok`` holds from it to the end of the grid (NaN if not even at the end)."""
+    if not ok[-1]:
+        return float("nan")
+    i = len(ok) - 1
+    while i > 0 and ok[i - 1]:
+        i -= 1
+    return float(lams[i])
+
+
+def _multi_task_threshold(alphas: np.ndarray, lams: np.ndarray, h2: np.ndarray, eps: float) -> dict:
+    """λ*(α), the α with T2 successes below it, and the line fit of λ*(α) over α ≥ 0."""
+    # λ*(α): where the half-line of success starts, i.e. the smallest λ from which T2's mean hinge stays
+    # ≤ ε up to the end of the grid (Theorem 1's condition is a half-line λ ≥ 1 − α + β).
+    lam_star = np.array([_half_line_start(h2[a] <= eps, lams) for a in range(len(alphas))])
+    # Successes outside that half-line (e.g. at very negative λ) are counted, not hidden.
+    stray = [
+        float(a)
+        for k, a in enumerate(alphas)
+        if ((h2[k] <= eps) & (lams < (lam_star[k] if np.isfinite(lam_star[k]) else np.inf))).any()
+    ]
+    pos = (alphas >= 0) & np.isfinite(lam_star)
+    fit = None
+    if pos.sum() >= 2:
+        slope, intercept = np.polyfit(alphas[pos], lam_star[pos], 1)
+        fit = {"slope": float(slope), "intercept": float(intercept), "n_points": int(pos.sum())}
+    return {
+        "lambda_star": lam_star.tolist(),
+        "alphas_with_T2_success_below_lambda_star": stray,
+        "lambda_star_fit": fit,
+    }
+
+
+def _beta(alphas: np.ndarray, lams: np.ndarray, h1: np.ndarray) -> dict | None:
+    """β̂ (T1's mean hinge against |λ|) at α = 0; None when α = 0 is not on the grid."""
+    a0 = int(np.argmin(np.abs(alphas)))
+    if abs(alphas[a0]) >= 1e-9:
+        return None
+    fit = beta_fit(lams, h1[a0])
+    return {
+        "beta_hat": fit["slope"],
+        "intercept": fit["intercept"],
+        "r2": fit["r2"],
+        "max_T1_hinge": float(h1[a0].max()),
+    }
+
+
+def _retention(alphas: np.ndarray, lams: np.ndarray, h1: np.ndarray, eps: float) -> dict:
+    """λ_min(α) (T1 kept on [λ_min, 0]), its censoring at the grid's end, and its log-log shape."""
+    zero = int(np.argmin(np.abs(lams)))
+    lam_min = []
+    for a in range(len(alphas)):
+        ok = h1[a] <= eps
+        if not ok[zero]:
+            lam_min.append(np.nan)
+            continue
+        i = zero
+        while i - 1 >= 0 and ok[i - 1]:
+            i -= 1
+        lam_min.append(lams[i])
+    lam_min = np.asarray(lam_min)
+    neg = (alphas < 0) & np.isfinite(lam_min) & (lam_min < 0)
+    censored = neg & (lam_min <= lams.min() + 1e-9)
+    usable = neg & ~censored
+    return {
+        "lambda_min_retained": lam_min.tolist(),
+        "lambda_min_censored": censored.tolist(),
+        "retention_shape": _loglog_shape(alphas, lam_min, usable),
+    }
+
+
+def _loglog_shape(alphas: np.ndarray, lam_min: np.ndarray, usable: np.ndarray) -> dict | None:
+    if usable.sum() < 2:
+        return None
+    slope, _ = np.polyfit(np.log(np.abs(alphas[usable])), np.log(np.abs(lam_min[usable])), 1)
+    c_hat = float(np.median(np.abs(lam_min[usable]) * alphas[usable] ** 2))
+    strong = usable & (alphas <= -0.5)
+    slope_strong = (
+        float(np.polyfit(np.log(np.abs(alphas[strong])), np.log(np.abs(lam_min[strong])), 1)[0])
+        if strong.sum() >= 2
+        else None
+    )
+    return {
+        "loglog_slope": float(slope),
+        "c_hat": c_hat,
+        "n_points": int(usable.sum()),
+        "alphas": alphas[usable].tolist(),
+        "loglog_slope_alpha_le_minus_half": slope_strong,
+    }
+
+
+def analyse(
+    alphas: np.ndarray, lams: np.ndarray, h1: np.ndarray, h2: np.ndarray, eps: float
+) -> dict[str, Any]:
+    """λ*(α) with a line fit, β̂ at α = 0, and the contradictory retention limit λ_min(α)."""
+    out = _multi_task_threshold(alphas, lams, h2, eps)
+    out["beta"] = _beta(alphas, lams, h1)
+    out.update(_retention(alphas, lams, h1, eps))
+    return out
+
+
+def _train(c: dict, setup: Setup, alphas: np.ndarray, seeds: list[int], progress, cache):
+    """T1 (one per seed) and T2(α) fine-tuned from each seed's Ψ0."""
+    geos = {
+        a: pair_geometry(
+            setup.d,
+            float(a),
+            n_irrelevant=setup.n_irrelevant,
+            rotate=setup.rotate,
+            seed=setup.basis_seed,
+            device=setup.device,
+            dtype=setup.dtype,
+        )
+        for a in alphas
+    }
+    t1 = make_task(geos[alphas[0]], "T1", setup.tokens)  # identical for every α
+    t2 = {a: make_task(geos[a], "T2", setup.tokens) for a in alphas}
+    psi0s = {s: psi0_for_seed(setup, s) for s in seeds}
+    jobs = {("T1", s): (psi0s[s], t1, "T1", s) for s in seeds}
+    jobs.update({("T2", a, s): (psi0s[s], t2[a], "T2", s) for a in alphas for s in seeds})
+    return t1, t2, psi0s, train_jobs(c, setup, jobs, progress=progress, cache=cache)
+
+
+def _grids(setup, ev, alphas, seeds, lams, t1, t2, psi0s, trained, progress) -> dict:
+    """Per (α, seed, λ): hinge "H1", "H2" and accuracy "A1", "A2" of the merged model on T1, T2."""
+    shape = (len(alphas), len(seeds), len(lams))
+    out = {k: np.zeros(shape) for k in ("H1", "H2", "A1", "A2")}
+    bar = tqdm(total=len(seeds) * len(alphas), desc="phase diagram: λ grids", disable=not progress)
+    for j, s in enumerate(seeds):
+        tv1 = TaskVector.from_models(psi0s[s], trained.results[("T1", s)].model)
+        d1 = test_set(t1, setup.n_test, s)
+        for i, a in enumerate(alphas):
+            tv2 = TaskVector.from_models(psi0s[s], trained.results[("T2", a, s)].model)
+            data = {"T1": d1, "T2": test_set(t2[a], setup.n_test, s)}
+            cv = lambda_curves(psi0s[s], tv1, tv2, lams.tolist(), data, ev["memory_mb"])
+            out["H1"][i, j], out["H2"][i, j] = cv["T1"]["hinge"], cv["T2"]["hinge"]
+            out["A1"][i, j], out["A2"][i, j] = cv["T1"]["acc"], cv["T2"]["acc"]
+            bar.update(1)
+    bar.close()
+    return out
+
+
+def compute(
+    cfg: Any, setup: Setup, *, progress: bool = False, cache: ModelCache | None = None
+) -> dict[str, Any]:
+    """Fine-tune T1 and T2(α) per seed, evaluate every λ, and analyse the mean maps."""
+    c = to_container(cfg)
+    exp, ev = c["experiment"], c["eval"]
+    seeds, alphas = seeds_of(exp), np.asarray(alphas_of(exp))
+    lams = np.asarray(lambda_grid(ev))
+    t0 = time.perf_counter()
+    t1, t2, psi0s, trained = _train(c, setup, alphas, seeds, progress, cache)
+    g = _grids(setup, ev, alphas, seeds, lams, t1, t2, psi0s, trained, progress)
+    h1, h2 = g["H1"].mean(1), g["H2"].mean(1)
+    an = analyse(alphas, lams, h1, h2, ev["eps"])
+    results = {
+        "experiment": "phase_diagram",
+        "config": c,
+        "alphas": alphas.tolist(),
+        "lambdas": lams.tolist(),
+        **{
+            n: {
+                "hinge_mean": h.tolist(),
+                "hinge_std": g[H].std(1).tolist(),
+                "acc_mean": g[A].mean(1).tolist(),
+            }
+            for n, h, H, A in (("T1", h1, "H1", "A1"), ("T2", h2, "H2", "A2"))
+        },
+        "analysis": an,
+        "models_requested": trained.requested,
+        "models_trained": trained.trained,
+        "tables": {
+            "lambda_star": {
+                "columns": ["alpha", "lambda_star", "lambda_min_retained"],
+                "rows": [
+                    [float(a), an["lambda_star"][i], an["lambda_min_retained"][i]]
+                    for i, a in enumerate(alphas)
+                ],
+            }
+        },
+        "line_plots": [
+            {
+                "table": "lambda_star",
+                "x": "alpha",
+                "y": "lambda_star",
+                "title": "multi-task threshold λ*(α)",
+            }
+        ],
+        "wall_seconds": time.perf_counter() - t0,
+    }
+    fit = an["lambda_star_fit"]
+    results["one_line"] = (
+        f"{len(alphas)} α × {len(lams)} λ × {len(seeds)} seeds; "
+        + (f"λ*(α) ≈ {fit['slope']:.2f} α + {fit['intercept']:.2f}; " if fit else "")
+        + f"{trained.trained}/{trained.requested} models trained; {results['wall_seconds']:.1f}s"
+    )
+    return results
+
+
+def figures(results: dict[str, Any]) -> dict[str, Any]:
+    """The phase figure with Theorems 1–2 drawn at the measured β̂ and ĉ (1 when not fitted)."""
+    from plots.one_layer.phase_diagram import phase_figure
+
+    alphas, an = np.asarray(results["alphas"]), results["analysis"]
+    beta = an["beta"]["beta_hat"] if an["beta"] else 0.0
+    c_hat = an["retention_shape"]["c_hat"] if an["retention_shape"] else 1.0
+    a_pos = alphas[alphas >= 0]
+    a_neg = np.linspace(max(alphas.min(), -1.0), -1e-3, 200)
+    theory = {
+        "beta": beta,
+        "c": c_hat,
+        "addition": (a_pos, addition_threshold(a_pos, beta)),
+        "negation_lower": (a_neg, negation_lower_bound(a_neg, c_hat)),
+    }
+    return {"phase_diagram": phase_figure(results, theory)}
