@@ -41,10 +41,11 @@ test-fast: $(STAMP) ## Unit tests only (skips tests marked slow)
 bench: $(STAMP) ## Benchmark training and grid evaluation; writes results/bench.json
 	$(BIN)/python -m experiments.bench --out $(RESULTS)/bench.json
 
-reproduce: $(STAMP) ## Run every experiment preset into results/ and build results/REPORT.md (RECOMPUTE=true reruns finished jobs)
+reproduce: $(STAMP) ## Run every experiment preset into results/, draw the cross-run figures, build results/REPORT.md (RECOMPUTE=true reruns finished jobs)
 	@for p in $(PRESETS); do \
 	  $(BIN)/python -m experiments.run experiment=$$p hydra.run.dir=$(RESULTS)/$$p recompute=$(RECOMPUTE) || exit 1; \
 	done
+	$(BIN)/python -m experiments.figures --results $(RESULTS)
 	$(BIN)/python -m experiments.report --results $(RESULTS)
 
 compare: $(STAMP) ## Compare two result trees: make compare OLD=dir NEW=dir (exit 1 on a difference beyond float rounding)
@@ -71,7 +72,8 @@ sweep-cores: $(STAMP) ## A tiny 2-job sweep on all cores (joblib launcher) into 
 sweep-local: $(STAMP) ## The same sweep through submitit on this machine (the SLURM code path)
 	$(BIN)/python -m experiments.run $(TINY_SWEEP) hydra/launcher=local
 
-report: $(STAMP) ## Rebuild results/REPORT.md from the existing metrics.json files
+report: $(STAMP) ## Redraw the cross-run figures and rebuild results/REPORT.md from the existing metrics.json files
+	$(BIN)/python -m experiments.figures --results $(RESULTS)
 	$(BIN)/python -m experiments.report --results $(RESULTS)
 
 clean: ## Remove outputs (keeps .venv)

@@ -166,6 +166,7 @@ def bench_seeds(repeats: int, n_seeds: int = 8) -> dict:
 
 def bench_cache() -> dict:
     """Models trained by each make-reproduce experiment on a cold and on a warm cache."""
+
     out = {}
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -174,7 +175,12 @@ def bench_cache() -> dict:
         for name in ("foundation",):
             cfg = compose(
                 "config",
-                overrides=[f"experiment={name}", f"cache_dir={tmp}/cache", "progress=false"],
+                overrides=[
+                    f"experiment={name}",
+                    f"cache_dir={tmp}/cache",
+                    "progress=false",
+                    "logging.wandb.enabled=false",
+                ],
             )
             cold = run_experiment(cfg, Path(tmp) / f"{name}-1")["summary"]
             warm = run_experiment(cfg, Path(tmp) / f"{name}-2")["summary"]
@@ -186,20 +192,16 @@ def bench_cache() -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path("results/bench.json"))
-    ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args(argv)
+def measure(repeats: int) -> dict:
+    """Every benchmark of this module, as written to ``bench.json``."""
     tuned = tune_cpu_allocator()
-    mm = matmul_flops_per_s(args.repeats)
-    step1 = bench_training_step(1, args.repeats)
-    step8 = bench_training_step(8, args.repeats)
-    step16 = bench_training_step(16, args.repeats)
-    grid = bench_grid(args.repeats)
-    seeds = bench_seeds(args.repeats)
-    cache = bench_cache()
-    result = {
+    mm = matmul_flops_per_s(repeats)
+    steps = {
+        f"batched_{S}" if S > 1 else "single": bench_training_step(S, repeats) for S in (1, 8, 16)
+    }
+    grid = bench_grid(repeats)
+    seeds = bench_seeds(repeats)
+    return {
         "machine": {
             "cpu": platform.processor() or platform.machine(),
             "cores": torch.get_num_threads(),
@@ -208,16 +210,15 @@ def main(argv: list[str] | None = None) -> None:
             "allocator_tuned": tuned,
         },
         "matmul_2048_flops_per_s": mm,
-        "train_step": {"single": step1, "batched_8": step8, "batched_16": step16},
+        "train_step": steps,
         "grid_26x26_4096": grid,
         "seeds_8": seeds,
-        "cache": cache,
+        "cache": bench_cache(),
     }
-    atomic_write_json(args.out, result)
 
+
+def print_grid_and_seeds(grid: dict, seeds: dict) -> None:
     g = 1e9
-    print(f"machine: {result['machine']}")
-    print(f"torch.matmul 2048x2048 float32: {mm / g:.1f} GFLOP/s")
     print("(a) 26x26 grid on 4096 samples")
     print(
         f"    naive loop     {grid['naive_seconds']:7.2f} s   {grid['naive_flops'] / g:6.0f} GFLOP  {grid['naive_flops_per_s'] / g:5.1f} GFLOP/s"
@@ -233,31 +234,55 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"(b) 8 seeds, {label:16s} loop {s['loop_seconds']:6.2f} s   batched {s['batched_seconds']:6.2f} s   speed-up {s['speedup']:.2f} x"
         )
+
+
+def print_rates(result: dict) -> None:
+    g, mm = 1e9, result["matmul_2048_flops_per_s"]
+    steps, grid = result["train_step"], result["grid_26x26_4096"]
     print("(c) achieved FLOP/s, fraction of matmul")
-    for label, st in (
-        ("train step,  1 model ", step1),
-        ("train step,  8 models", step8),
-        ("train step, 16 models", step16),
+    for label, key in (
+        ("train step,  1 model ", "single"),
+        ("train step,  8 models", "batched_8"),
+        ("train step, 16 models", "batched_16"),
     ):
+        st = steps[key]
         print(
             f"    {label} {st['seconds'] * 1e3:6.3f} ms  {st['flops'] / 1e6:6.1f} MFLOP  {st['flops_per_s'] / g:5.1f} GFLOP/s  {st['flops_per_s'] / mm:6.1%}"
         )
     print(
         f"    grid evaluation                        {grid['grid_flops_per_s'] / g:5.1f} GFLOP/s  {grid['grid_flops_per_s'] / mm:6.1%}"
     )
+
+
+def print_summary(result: dict) -> None:
+    grid, seeds = result["grid_26x26_4096"], result["seeds_8"]
+    print(f"machine: {result['machine']}")
+    print(f"torch.matmul 2048x2048 float32: {result['matmul_2048_flops_per_s'] / 1e9:.1f} GFLOP/s")
+    print_grid_and_seeds(grid, seeds)
+    print_rates(result)
     print(f"(d) one fine-tuned model (default config): {seeds['one_model_seconds']:.3f} s")
-    for name, c in cache.items():
+    for name, c in result["cache"].items():
         print(
             f"    {name}: {c['requested']} models requested; trained {c['trained_cold_cache']} (cold cache), {c['trained_warm_cache']} (warm cache)"
         )
     print(
         "profile, training step (1 model):",
-        ", ".join(f"{p['op']} {p['share']:.0%}" for p in step1["profile"]),
+        ", ".join(f"{p['op']} {p['share']:.0%}" for p in result["train_step"]["single"]["profile"]),
     )
     print(
         "profile, grid chunk (4 points):  ",
         ", ".join(f"{p['op']} {p['share']:.0%}" for p in grid["profile_grid_chunk"]),
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("results/bench.json"))
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    result = measure(args.repeats)
+    atomic_write_json(args.out, result)
+    print_summary(result)
     print(f"wrote {args.out}")
 
 

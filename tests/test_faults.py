@@ -1,9 +1,8 @@
-"""Faults and hostile input: kill -9 and resume, crash during a write, full disk, unwritable output,
-bit-identical reruns, unknown keys, malicious checkpoints, sizes that do not fit, Hydra launchers."""
+"""Faults of a run and of the machine: bit-identical reruns, kill -9 and resume, crash during a write,
+full disk, unwritable output, Hydra launchers. (Hostile input: ``test_hostile_input.py``.)"""
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -11,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
@@ -186,122 +184,6 @@ def test_unwritable_output_directory_fails_before_any_work(tmp_path):
     )
 
 
-# ----------------------------------------------------------------------------- hostile input
-@pytest.mark.parametrize(
-    ("override", "pattern"),
-    [
-        ("+foo=1", r"^foo is not a valid key"),
-        ("+experiment.bogus=1", r"^experiment\.bogus is not a valid key"),
-        ("logging.wandb.mode=sometimes", r"^logging\.wandb\.mode='sometimes' is invalid"),
-        ("+logging.wandb.entity=me", r"^logging\.wandb\.entity is not a valid key"),
-        ("progress=2", r"^progress=2 is invalid: must be true or false$"),
-        (
-            "data.n_test=100000000000",
-            r"^data\.n_test=100000000000 is invalid: the test sets .* would need [0-9.]+ GiB of memory",
-        ),
-    ],
-)
-def test_hostile_overrides_fail_in_one_line(override, pattern, tmp_path):
-    cfg = _compose(["experiment=task_pair_irrelevant", override])
-    with pytest.raises(ConfigError, match=pattern) as err:
-        run_experiment(cfg, tmp_path / "out")
-    assert "\n" not in str(err.value) and not (tmp_path / "out").exists()
-
-
-@pytest.mark.parametrize(
-    ("overrides", "line"),
-    [
-        (["foo=1"], r"^foo is not a valid key: valid keys are \['batched', "),
-        (["data.foo=1"], r"^data\.foo is not a valid key: valid keys are \['alpha', "),
-        (["data.d=abc"], r"^data\.d=abc is invalid: must be an integer$"),
-        (["experiment=ood", "experiment.kappas=[0,x]"], r"^experiment\.kappas=\[0,x\] is invalid"),
-        (
-            ["logging.wandb.enabled=maybe"],
-            r"^logging\.wandb\.enabled=maybe is invalid: must be true",
-        ),
-        (["-m", "data.alpha=0.1,x"], r"^data\.alpha=x is invalid: must be a number$"),
-        (
-            ["experiment=nope"],
-            r"^experiment='nope' is invalid: must be one of \['cdigits_compress'",
-        ),
-        (["data.d=[1"], r"^data\.d=\[1 is not a valid override"),
-    ],
-)
-def test_composition_errors_are_one_line(overrides, line):
-    """Unknown keys and mistyped values fail at composition (the schema), named in one line."""
-    from experiments.config.compose import composition_problem
-
-    assert composition_problem(["experiment=foundation", "experiment.n_seeds=1"]) is None
-    problem = composition_problem(overrides)
-    assert problem is not None and re.match(line, problem) and "\n" not in problem
-
-
-@pytest.mark.slow
-def test_composition_error_on_the_cli_exits_2_with_one_line(tmp_path):
-    r = _cli(["data.d=abc", f"hydra.run.dir={tmp_path / 'out'}"])
-    assert (
-        r.returncode == 2
-        and r.stderr.strip() == "ConfigError: data.d=abc is invalid: must be an integer"
-    )
-    assert not (tmp_path / "out").exists()
-
-
-class _Evil:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
-def test_malicious_checkpoints_never_run_code(tmp_path, caplog):
-    from models.cache import ModelCache
-    from models.task_vectors import load_model
-    from models.vit import ViTCache
-
-    marker = tmp_path / "pwned"
-    evil = tmp_path / "evil.pt"
-    torch.save({"state_dict": _Evil(marker)}, evil)
-    with pytest.raises(Exception):  # noqa: B017 - any refusal will do, as long as nothing runs
-        load_model(evil)
-    assert not marker.exists()
-    cache = ModelCache(tmp_path / "c")
-    entry = cache.path("k" * 64)
-    entry.parent.mkdir(parents=True)
-    entry.write_bytes(evil.read_bytes())
-    assert cache.load("k" * 64, torch.device("cpu"), torch.float32) is None  # refused, recomputed
-    vcache = ViTCache(str(tmp_path / "v"))
-    vpath = vcache._path("ab" * 32)
-    vpath.parent.mkdir(parents=True)
-    vpath.write_bytes(evil.read_bytes())
-    assert vcache.load("ab" * 32, "cpu") is None
-    assert not marker.exists()
-
-
-def test_tampered_lm_checkpoint_is_recomputed(tmp_path, caplog):
-    import models.lm as lm
-    from models.lm_config import LMConfig
-
-    tok = lm.train_tokenizer(["some words and more words " * 20], 280)
-    model = lm.new_model(
-        LMConfig(n_embd=8, n_layer=1, n_head=2, n_positions=16, vocab_size=280), len(tok)
-    )
-    cache = lm.LMCache(str(tmp_path))
-    calls = []
-
-    def make():
-        calls.append(1)
-        return model, tok, {}
-
-    cache.get("a" * 64, make)
-    weights = next(cache.path("a" * 64).glob("*.safetensors"))
-    data = bytearray(weights.read_bytes())
-    data[-1] ^= 0xFF
-    weights.write_bytes(bytes(data))
-    cache.get("a" * 64, make)
-    assert len(calls) == 2 and "checksum mismatch" in caplog.text
-
-
 # ----------------------------------------------------------------------------- launchers
 LAUNCH = ["-m", "experiment=task_pair_irrelevant", "data.alpha=0.0,0.5", *TINY]
 
@@ -367,3 +249,13 @@ def test_slurm_and_ray_launchers_compose_and_build_their_submission_objects(tmp_
     lc = cfg.hydra.launcher
     assert lc._target_.endswith("RayLauncher") and lc.ray.remote.num_cpus == 1
     assert instantiate(lc) is not None
+
+
+@pytest.mark.slow
+def test_composition_error_on_the_cli_exits_2_with_one_line(tmp_path):
+    r = _cli(["data.d=abc", f"hydra.run.dir={tmp_path / 'out'}"])
+    assert (
+        r.returncode == 2
+        and r.stderr.strip() == "ConfigError: data.d=abc is invalid: must be an integer"
+    )
+    assert not (tmp_path / "out").exists()

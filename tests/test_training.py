@@ -1,7 +1,15 @@
 import pytest
 import torch
+from tolerance import reductions, tol
 
-from models import ModelConfig, TrainConfig, evaluate, finetune, pretrained_model
+from models import (
+    ModelConfig,
+    OneLayerTransformer,
+    TrainConfig,
+    evaluate,
+    finetune,
+    pretrained_model,
+)
 from synthetic import ConfigError, TokenConfig, make_task, pair_geometry
 
 
@@ -20,7 +28,8 @@ def test_finetuning_concentrates_attention(psi0, pair_tasks, finetuned):
     test = pair_tasks["T1"].sample_seeded(1024, 5)
     before = evaluate(psi0, test)["attention_on_discriminative"]
     after = evaluate(finetuned["T1"].model, test)["attention_on_discriminative"]
-    assert before == pytest.approx(6 / 16, abs=1e-6)  # uniform attention at W0 = 0
+    # uniform attention at W0 = 0: 6 of 16 tokens at weight 1/16, exact up to one float32 rounding
+    assert before == pytest.approx(6 / 16, rel=0, abs=tol(torch.float32, 1, 6 / 16))
     assert after > before + 0.05
 
 
@@ -61,13 +70,18 @@ def test_one_step_is_plain_sgd(psi0, pair_tasks):
     from models.training import hinge, stream, train_generator
 
     cfg = TrainConfig(n_steps=1, eps=0.0, lr=3.0, seed=7)
+    # in float64: the trainer and this reference may sum the batch gradient in another order
+    psi0 = OneLayerTransformer(psi0.cfg, psi0.params, psi0.readout, dtype="float64")
     model = finetune(psi0, pair_tasks["T1"], cfg).model
     batch = next(stream(pair_tasks["T1"], cfg, train_generator(pair_tasks["T1"], cfg)))
     ref = psi0.clone()
-    loss = hinge(batch.y * ref(batch.X)).mean()
+    loss = hinge(batch.y.double() * ref(batch.X.double())).mean()
     gW, gV = torch.autograd.grad(loss, [ref.W, ref.V])
-    assert torch.allclose(model.W, psi0.W - 3.0 * gW, atol=1e-6)
-    assert torch.allclose(model.V, psi0.V - 3.0 * gV, atol=1e-6)
+    # the gradient passes back through the forward's reductions, then a mean over the B samples
+    n = cfg.batch_size * reductions(32, 16, 64)
+    for p, p0, g in ((model.W, psi0.W, gW), (model.V, psi0.V, gV)):
+        scale = p0.abs().max() + 3.0 * g.abs().max()
+        assert torch.allclose(p, p0 - 3.0 * g, rtol=0, atol=tol(torch.float64, n, scale))
 
 
 def test_epochs_mode_and_logistic_loss(psi0, pair_tasks):

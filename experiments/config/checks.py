@@ -146,7 +146,7 @@ def validate_ood(cfg: Any) -> Setup:
 
 
 def _validate_edits(cfg: Any, schema: type) -> tuple[Setup, dict]:
-    """Keys shared by ``low_rank`` and ``pruning`` (the edits of ``experiments.edits``)."""
+    """Keys shared by ``low_rank`` and ``pruning`` (the edits of ``experiments.one_layer.edits``)."""
     setup, exp = _exp(cfg, schema)
     if setup.model.parametrization != "wv":
         raise fail(

@@ -1,0 +1,3 @@
+from experiments.report.build import main
+
+main()
