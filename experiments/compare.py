@@ -3,9 +3,12 @@
 python -m experiments.compare OLD NEW [--rtol 1e-6] [--atol 1e-9]
 
 Numbers must agree within float rounding (``rtol``/``atol``; the defaults sit far below any reported
-digit and above the float32 → JSON round trip), strings, booleans and structure exactly. ``job_key``
-(a hash of the code) is ignored. Prints one line per difference (at most ``--show`` per file) and a
-summary; exits 1 if anything differs or a job is missing from either tree.
+digit and above the float32 → JSON round trip), strings, booleans and structure exactly. Ignored:
+``job_key`` (a hash of the code) and the volatile keys (wall-clock times, cache counts: those that
+``experiments.io`` keeps in ``run.json``; older trees may still hold some in ``metrics.json``). A key
+that only NEW has is listed as ``added`` and is not a difference (new results may add keys; they may
+not drop or change one). Prints one line per difference (at most ``--show`` per file) and a summary;
+exits 1 if anything differs or a job is missing from either tree.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-IGNORED_KEYS = frozenset({"job_key"})
+from experiments.io import VOLATILE_KEYS
+
+IGNORED_KEYS = frozenset({"job_key"}) | VOLATILE_KEYS
+ADDED = "added in new"
 
 
 def differences(a: Any, b: Any, rtol: float, atol: float, path: str = "") -> Iterator[str]:
@@ -28,7 +34,7 @@ def differences(a: Any, b: Any, rtol: float, atol: float, path: str = "") -> Ite
             if k in IGNORED_KEYS:
                 continue
             if k not in a or k not in b:
-                yield f"{path}/{k}: {'missing in old' if k not in a else 'missing in new'}"
+                yield f"{path}/{k}: {ADDED if k not in a else 'missing in new'}"
             else:
                 yield from differences(a[k], b[k], rtol, atol, f"{path}/{k}")
     elif isinstance(a, list) and isinstance(b, list):
@@ -65,10 +71,18 @@ def compare_trees(old: Path, new: Path, rtol: float, atol: float, show: int) -> 
             print(f"{job}: only in {'new' if job not in a else 'old'}")
             bad += 1
             continue
-        diffs = list(
-            differences(json.loads(a[job].read_text()), json.loads(b[job].read_text()), rtol, atol)
+        found = differences(
+            json.loads(a[job].read_text()), json.loads(b[job].read_text()), rtol, atol
         )
-        print(f"{job}: {'identical' if not diffs else f'{len(diffs)} differences'}")
+        diffs, added = [], []
+        for line in found:
+            (added if line.endswith(ADDED) else diffs).append(line)
+        print(f"{job}: {'identical' if not diffs else f'{len(diffs)} differences'}", end="")
+        print(
+            f" ({len(added)} keys added: {', '.join(x.split(':')[0] for x in added)})"
+            if added
+            else ""
+        )
         for line in diffs[:show]:
             print(f"    {line}")
         bad += bool(diffs)

@@ -42,6 +42,7 @@ VOLATILE_KEYS = frozenset(
         "wall_seconds",
         "seconds",
         "seconds_per_trained_model",
+        "train_seconds",
         "one_line",
         "models_trained",
         "models_from_cache",

@@ -71,7 +71,6 @@ def test_float_rounding_and_job_key_are_not_differences(tmp_path, capsys):
         (lambda m: m["alpha_hat"].__setitem__("std", 0.0124), "/alpha_hat/std"),
         (lambda m: m["claims"][0].__setitem__("verdict", "inconsistent"), "/claims[0]/verdict"),
         (lambda m: m["alpha_hat"].pop("std"), "/alpha_hat/std: missing in new"),
-        (lambda m: m.__setitem__("extra", 1), "/extra: missing in old"),
         (lambda m: m["lambdas"].pop(), "/lambdas: length 5 -> 4"),
         (lambda m: m["config"]["data"].__setitem__("alpha", 0.6), "/config/data/alpha"),
         (lambda m: m.__setitem__("flagged_runs", None), "/flagged_runs"),
@@ -85,7 +84,6 @@ def test_float_rounding_and_job_key_are_not_differences(tmp_path, capsys):
         "number",
         "string",
         "missing-key",
-        "new-key",
         "list-length",
         "config",
         "type",
@@ -117,3 +115,21 @@ def test_a_missing_tree_is_a_usage_error(tmp_path, capsys):
     _tree(tmp_path / "old", {"j": METRICS})
     assert compare_main([str(tmp_path / "old"), str(tmp_path / "nowhere")]) == 2
     assert "is not a directory" in capsys.readouterr().err
+
+
+def test_a_key_added_in_new_is_listed_but_not_a_difference(tmp_path, capsys):
+    code, out = _compare(
+        tmp_path, {"j": METRICS}, {"j": _changed(lambda m: m.__setitem__("extra", 1))}, capsys
+    )
+    assert code == 0, out
+    assert "j: identical (1 keys added: /extra)" in out
+
+
+def test_volatile_keys_are_ignored(tmp_path, capsys):
+    def timing(m):
+        m["summary"] = {"train_seconds": 1.0}
+
+    old = _changed(timing)
+    new = _changed(lambda m: m.__setitem__("summary", {"train_seconds": 2.0}))
+    code, out = _compare(tmp_path, {"j": old}, {"j": new}, capsys)
+    assert code == 0, out
