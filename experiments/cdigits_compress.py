@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from experiments.cdigits_common import build_world, task_vector
@@ -26,21 +25,10 @@ from experiments.cdigits_config import validate_cdigits_compress as validate
 from experiments.config import lambda_grid, to_container
 from experiments.io import save_figure, write_metrics
 from experiments.task_pair import table1
-from models.task_vectors import TaskVector, prune_magnitude
-from models.vit import evaluate, evaluate_grid
+from models.grid import evaluate_grid
+from models.transforms import low_rank, prune_magnitude
+from models.vit_train import evaluate
 from synthetic.cdigits import ColourTask
-
-
-def truncate_each(tv: TaskVector, rank: int) -> TaskVector:
-    """Every matrix replaced by its best rank-min(rank, its rank) approximation; 1-D tensors kept."""
-    out = {}
-    for k, v in tv.items():
-        if v.ndim != 2 or rank >= min(v.shape):
-            out[k] = v.clone()
-            continue
-        u, s, vh = torch.linalg.svd(v, full_matrices=False)
-        out[k] = (u[:, :rank] * s[:rank]) @ vh[:rank]
-    return TaskVector(out)
 
 
 def edits(
@@ -129,7 +117,7 @@ def run(
     keep = sorted({float(k) for k in exp["keep"]}, reverse=True)
     low, mag = {e: [] for e in full}, {e: [] for e in full}
     for r in tqdm(ranks, desc="cdigits: low rank", disable=not progress):
-        res = edits(*args, lambda tv, r=r: truncate_each(tv, r))
+        res = edits(*args, lambda tv, r=r: low_rank(tv, r, clip=True))
         for e in full:
             low[e].append({"rank": r, **res[e]})
     for k in tqdm(keep, desc="cdigits: pruning", disable=not progress):

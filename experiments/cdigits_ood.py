@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from experiments.cdigits_common import alpha_hat, build_world, own_task_rows, task_vector
+from experiments.cdigits_common import build_world, own_task_rows, task_vector
 from experiments.cdigits_config import rates
 from experiments.cdigits_config import validate_cdigits_ood as validate
 from experiments.checks import lambda_axis
@@ -32,7 +32,8 @@ from experiments.ood import select
 from experiments.paper import CDIGITS_GAMMA as PAPER_GAMMA
 from experiments.paper import CDIGITS_TABLE2 as PAPER_TABLE2
 from experiments.theory import theorem3
-from models.vit import evaluate_grid
+from models.estimators import output_alpha
+from models.grid import evaluate_grid
 from synthetic.cdigits import ColourTask
 
 
@@ -79,7 +80,7 @@ def run(
         for i, n in enumerate(("T1", "T2")):
             x = torch.cat([data["test"][0], world.data(tasks[n], "test", s)[0]])
             for out in gh:
-                gh[out][i].append(alpha_hat(world, mt, models[(n, s)][0], x, out))
+                gh[out][i].append(output_alpha(mt, models[(n, s)][0], x, output=out))
     V = {k: np.stack(v) for k, v in val.items()}
     T = {k: np.stack(v) for k, v in test.items()}
     # best on the mean validation accuracy (ties: lower hinge, then smaller ‖λ‖)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from experiments.cdigits_common import alpha_hat, build_world, own_task_rows, task_vector
+from experiments.cdigits_common import build_world, own_task_rows, task_vector
 from experiments.cdigits_config import pair_tasks
 from experiments.cdigits_config import validate_cdigits_pair as validate
 from experiments.common import mean_std
@@ -28,7 +28,8 @@ from experiments.io import save_figure, write_metrics
 from experiments.paper import CDIGITS_ALPHA as PAPER_ALPHA
 from experiments.paper import CDIGITS_TABLE1 as PAPER_TABLE1
 from experiments.task_pair import table1
-from models.vit import evaluate_grid
+from models.estimators import output_alpha
+from models.grid import evaluate_grid
 from synthetic.cdigits import ColourTask
 
 
@@ -168,7 +169,7 @@ def run(
             per_seed.append(evaluate_grid(world.psi0, tvs, coef, data, memory_mb=ev["memory_mb"]))
             x = torch.cat([data["T1"][0], data["T2"][0]])
             for out in alphas:
-                alphas[out].append(alpha_hat(world, m1, m2, x, out))
+                alphas[out].append(output_alpha(m1, m2, x, output=out))
         curves = {}
         for n in ("T1", "T2"):
             acc = np.stack([p[n]["acc"] for p in per_seed])

@@ -30,10 +30,11 @@ from experiments.common import (
 from experiments.config import Setup, seeds_of, to_container
 from experiments.io import save_figure, write_metrics
 from models.cache import ModelCache
-from models.correlation import exact_alpha, output_alpha, task_vector_cosine
-from models.task_vectors import TaskVector, low_rank_residual, save_model
+from models.estimators import exact_alpha, output_alpha, task_vector_cosine
+from models.task_vectors import TaskVector, save_model
 from models.training import evaluate
 from models.transformer import effective_wv
+from models.transforms import low_rank_residual
 from synthetic.tasks import make_tasks
 
 

@@ -49,6 +49,9 @@ def run(
     cfg: Any, out_dir: str | Path, *, progress: bool = False, cache=None, job_key: str | None = None
 ) -> dict[str, Any]:
     import models.lm as lm
+    from models.estimators import output_alpha
+    from models.lm_cache import LMCache
+    from models.task_vectors import TaskVector, apply
 
     setup: LSetup = validate(cfg)
     c = to_container(cfg)
@@ -60,7 +63,7 @@ def run(
     split = {k: int(len(v) * (1 - setup.held_out)) for k, v in books.items()}
     train_text = {k: v[: split[k]] for k, v in books.items()}
     held_text = {k: v[split[k] :] for k, v in books.items()}
-    store = lm.LMCache(c.get("cache_dir"))
+    store = LMCache(c.get("cache_dir"))
     from synthetic.runtime import resolve_device
 
     device = resolve_device(setup.device)
@@ -166,7 +169,7 @@ def run(
         fa, ia = finetuned("A", s, "full")
         la, il = finetuned("A", s, "lora")
         info_rows.append({"seed": s, "full": ia, "lora": il})
-        tvs = {"full": lm.task_vector(psi0, fa), "lora": lm.task_vector(psi0, la)}
+        tvs = {"full": TaskVector.from_models(psi0, fa), "lora": TaskVector.from_models(psi0, la)}
         for other in ("B", "C"):
             fo, _ = finetuned(other, s, "full")
             x = torch.cat(
@@ -185,12 +188,16 @@ def run(
                     ),
                 ]
             )
-            alphas[other]["logits"].append(lm.output_cosine(fa, fo, x))
-            alphas[other]["logit_change"].append(lm.output_cosine(fa, fo, x, base=psi0))
-            alphas[other]["task_vector"].append(tvs["full"].cosine(lm.task_vector(psi0, fo)))
+            alphas[other]["logits"].append(output_alpha(fa, fo, x, output="logits"))
+            alphas[other]["logit_change"].append(
+                output_alpha(fa, fo, x, output="logits", base=psi0)
+            )
+            alphas[other]["task_vector"].append(
+                tvs["full"].cosine(TaskVector.from_models(psi0, fo))
+            )
         for kind, tv in tvs.items():
             for lam in lams:
-                model = lm.edited(psi0, [(lam, tv)]) if lam != 0 else psi0
+                model = apply(psi0, [(lam, tv)]) if lam != 0 else psi0
                 for b in books:
                     gen = lm.continuations(model, prompts[b][0], L, eos)
                     texts = [tok.decode(r) for r in gen]

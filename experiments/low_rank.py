@@ -24,7 +24,8 @@ from experiments.config import seeds_of, to_container
 from experiments.edits import EDIT_LABELS, EDITS, evaluate_edits, kept_guarantees, prepare
 from experiments.io import save_figure, write_metrics
 from models.cache import ModelCache
-from models.task_vectors import TaskVector, low_rank
+from models.task_vectors import TaskVector
+from models.transforms import low_rank
 
 MODES = {"W": ("W",), "V": ("V",), "both": ("W", "V")}
 

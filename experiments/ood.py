@@ -40,7 +40,7 @@ from experiments.config import Setup, seeds_of, to_container
 from experiments.io import save_figure, write_metrics
 from experiments.theory import theorem3
 from models.cache import ModelCache
-from models.correlation import output_alpha
+from models.estimators import output_alpha
 from models.grid import evaluate_grid, grid_1d, grid_2d
 from models.task_vectors import TaskVector
 from models.training import evaluate

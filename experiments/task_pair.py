@@ -39,7 +39,7 @@ from experiments.common import (
 from experiments.config import lambda_grid, seeds_of, to_container
 from experiments.io import save_figure, write_metrics
 from models.cache import ModelCache
-from models.correlation import exact_alpha, output_alpha
+from models.estimators import exact_alpha, output_alpha
 from models.task_vectors import TaskVector
 from models.training import evaluate
 from synthetic.tasks import make_tasks

@@ -9,6 +9,7 @@ import models.lm as lm
 from experiments import lm_unlearning
 from experiments.io import load_metrics
 from models.lm_config import LMConfig, LMTrainConfig
+from models.task_vectors import apply, parameters
 from synthetic import ConfigError
 from synthetic.books import generate, shared_entity_fraction
 
@@ -82,11 +83,11 @@ def test_lora_task_vector_is_the_product_of_its_factors_times_the_scaling():
 
 def test_editing_leaves_the_base_model_untouched():
     model, _, _ = _tiny()
-    before = {k: v.clone() for k, v in lm.params_of(model).items()}
+    before = {k: v.clone() for k, v in parameters(model).items()}
     tv = {k: torch.ones_like(v) for k, v in before.items()}
-    out = lm.edited(model, [(-1.0, tv)])
-    assert all(torch.equal(lm.params_of(model)[k], before[k]) for k in before)
-    assert all(torch.allclose(lm.params_of(out)[k], before[k] - 1) for k in before)
+    out = apply(model, [(-1.0, tv)])
+    assert all(torch.equal(parameters(model)[k], before[k]) for k in before)
+    assert all(torch.allclose(parameters(out)[k], before[k] - 1) for k in before)
 
 
 def test_local_checkpoint_loads_and_runs_the_experiment(tmp_path):
@@ -97,7 +98,7 @@ def test_local_checkpoint_loads_and_runs_the_experiment(tmp_path):
     loaded, tok2 = lm.load_local(ckpt)
     assert all(
         torch.equal(a, b)
-        for a, b in zip(lm.params_of(model).values(), lm.params_of(loaded).values(), strict=True)
+        for a, b in zip(parameters(model).values(), parameters(loaded).values(), strict=True)
     )
     assert tok2("Arbel")["input_ids"] == tok("Arbel")["input_ids"]
     cfg = _compose([f"model.pretrained={ckpt}", *TINY_RUN, f"cache_dir={tmp_path / 'cache'}"])
