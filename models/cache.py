@@ -1,4 +1,5 @@
-"""Train each distinct fine-tuned model once: a content-addressed cache of fine-tuning results.
+"""Train each distinct fine-tuned model once: the one-layer model's adapter of the content-addressed
+store (``models.store``; the ViT's is ``models.vit_cache``, the language model's ``models.lm_cache``).
 
 The key hashes everything that determines the trained weights:
 
@@ -16,7 +17,6 @@ checksum is reported, retrained and overwritten, never trusted.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from models.store import TensorStore, cached_code_hash, tensor_digest
+from models.store import TensorStore, cached_code_hash, json_key, tensor_digest
 from models.training import (
     FinetuneResult,
     History,
@@ -67,7 +67,7 @@ def cache_key(psi0: OneLayerTransformer, task: Task, cfg: TrainConfig) -> str:
         "dtype": str(psi0.dtype),
         "code": code_version(),
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return json_key(payload)
 
 
 @dataclass

@@ -28,6 +28,7 @@ from numbers import Real
 
 import torch
 
+import models.transforms as transforms
 from models.store import atomic_torch_save
 from models.transformer import ModelConfig, OneLayerTransformer
 
@@ -127,19 +128,13 @@ class TaskVector(Mapping[str, torch.Tensor]):
 
     # ----- transforms (methods for chaining; ``models.transforms`` does the work)
     def low_rank(self, rank: int, *, clip: bool = False) -> TaskVector:
-        from models.transforms import low_rank
-
-        return low_rank(self, rank, clip=clip)
+        return transforms.low_rank(self, rank, clip=clip)
 
     def prune_rows(self, keep: float, param: str | None = None) -> TaskVector:
-        from models.transforms import prune_rows
-
-        return prune_rows(self, keep, param=param)
+        return transforms.prune_rows(self, keep, param=param)
 
     def prune_magnitude(self, keep: float, scope: str = "tensor") -> TaskVector:
-        from models.transforms import prune_magnitude
-
-        return prune_magnitude(self, keep, scope=scope)
+        return transforms.prune_magnitude(self, keep, scope=scope)
 
     # ----- persistence
     def save(self, path: str | os.PathLike) -> None:

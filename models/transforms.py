@@ -8,7 +8,9 @@
 * ``prune_magnitude(tv, keep)``: keep the ``keep`` fraction of entries of largest magnitude, per
   tensor (or over the whole vector with ``scope="global"``), zero the rest.
 
-Each takes any {name: tensor} and returns a new ``TaskVector``; the input is never modified.
+Each takes any {name: tensor} and returns new tensors of the same kind of mapping (a ``TaskVector``
+for a ``TaskVector``, a dict for a dict); the input is never modified. Nothing here depends on the
+algebra, so ``TaskVector``'s chaining methods call these functions directly.
 """
 
 from __future__ import annotations
@@ -17,12 +19,18 @@ from collections.abc import Mapping
 
 import torch
 
-from models.task_vectors import TaskVector
 from models.transformer import HIDDEN_ROWS
 from synthetic.checks import check_choice, check_float, check_int
 
 
-def low_rank(tv: Mapping[str, torch.Tensor], rank: int, *, clip: bool = False) -> TaskVector:
+def _like(tv: Mapping[str, torch.Tensor], out: dict[str, torch.Tensor]):
+    """``out`` as the same kind of mapping as ``tv`` (a plain dict stays a dict)."""
+    return out if isinstance(tv, dict) else type(tv)(out)
+
+
+def low_rank(
+    tv: Mapping[str, torch.Tensor], rank: int, *, clip: bool = False
+) -> Mapping[str, torch.Tensor]:
     """Best rank-r approximation of every matrix (truncated SVD); 1-D tensors are kept as they are.
 
     Valid ranks: 1 <= r <= min over matrices of min(rows, cols) (that value reproduces the input);
@@ -39,7 +47,7 @@ def low_rank(tv: Mapping[str, torch.Tensor], rank: int, *, clip: bool = False) -
             continue
         u, s, vh = torch.linalg.svd(v, full_matrices=False)
         out[k] = (u[:, :rank] * s[:rank]) @ vh[:rank]
-    return TaskVector(out)
+    return _like(tv, out)
 
 
 def low_rank_residual(tv: Mapping[str, torch.Tensor], rank: int) -> dict[str, float]:
@@ -67,7 +75,7 @@ def hidden_rows_param(tv: Mapping[str, torch.Tensor]) -> str:
 
 def prune_rows(
     tv: Mapping[str, torch.Tensor], keep: float, *, param: str | None = None
-) -> TaskVector:
+) -> Mapping[str, torch.Tensor]:
     """Keep the round(keep·m) rows of ΔV (hidden neurons) with the largest ℓ2 norms; zero the others.
 
     ``keep`` ∈ (0, 1]. Ties are broken by ``torch.topk`` so exactly that many rows survive. Other
@@ -83,7 +91,7 @@ def prune_rows(
     mask[idx] = True
     out = {name: v.clone() for name, v in tv.items()}
     out[param] = rows * mask.unsqueeze(1).to(rows.dtype)
-    return TaskVector(out)
+    return _like(tv, out)
 
 
 def _keep_largest(flat: torch.Tensor, keep: float) -> torch.Tensor:
@@ -96,12 +104,13 @@ def _keep_largest(flat: torch.Tensor, keep: float) -> torch.Tensor:
 
 def prune_magnitude(
     tv: Mapping[str, torch.Tensor], keep: float, *, scope: str = "tensor"
-) -> TaskVector:
+) -> Mapping[str, torch.Tensor]:
     """Keep the round(keep·n) entries of largest |value| (n per tensor, or over all with scope='global')."""
     check_choice("prune.scope", scope, ["tensor", "global"])
     if scope == "tensor":
-        return TaskVector(
-            {name: _keep_largest(v.reshape(-1), keep).reshape(v.shape) for name, v in tv.items()}
+        return _like(
+            tv,
+            {name: _keep_largest(v.reshape(-1), keep).reshape(v.shape) for name, v in tv.items()},
         )
     names = list(tv)
     kept = _keep_largest(torch.cat([tv[n].reshape(-1) for n in names]), keep)
@@ -110,4 +119,4 @@ def prune_magnitude(
         size = tv[n].numel()
         out[n] = kept[start : start + size].reshape(tv[n].shape)
         start += size
-    return TaskVector(out)
+    return _like(tv, out)
