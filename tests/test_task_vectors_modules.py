@@ -101,3 +101,18 @@ def test_low_rank_with_clip_keeps_small_matrices_and_truncates_the_others():
     assert torch.equal(out["small"], tv["small"]) and torch.equal(out["bias"], tv["bias"])
     assert torch.linalg.matrix_rank(out["big"]) == 4
     assert torch.equal(out["big"], low_rank({"big": tv["big"]}, 4)["big"])  # the same code path
+
+
+def test_vit_body_is_a_task_vector_and_apply_keeps_the_head():
+    from models.vit import ViT, init_body, init_head
+    from models.vit_config import ViTConfig
+
+    cfg = ViTConfig(image_size=8, patch=2, dim=16, depth=1, heads=2)
+    pre = ViT(cfg, init_body(cfg, 0), init_head(cfg, 2, 1))
+    ft = ViT(cfg, init_body(cfg, 5), pre.head)
+    tv = TaskVector.from_models(pre, ft)
+    assert set(tv) == set(pre.body)
+    out = tv.apply_to(pre, -0.5)
+    assert isinstance(out, ViT) and out.head is pre.head
+    for k, v in pre.body.items():  # the same single float32 operations as written out here
+        assert torch.equal(out.body[k], v + (-0.5) * (ft.body[k] - v))
