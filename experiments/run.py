@@ -25,18 +25,17 @@ from experiments.io import atomic_write_text, load_metrics
 from experiments.registry import EXPERIMENTS, resolve
 from experiments.tracking import Tracker
 from synthetic.checks import ConfigError
+from synthetic.files import code_hash as hash_files
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_IN_JOB_KEY = ("progress", "logging", "recompute", "hydra", "cache_dir", "batched")
 
 
 def code_hash() -> str:
-    h = hashlib.sha256()
-    for folder in ("synthetic", "models", "experiments", "plots"):
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            h.update(str(path.relative_to(ROOT)).encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
+    folders = ("synthetic", "models", "experiments", "plots")
+    return hash_files(
+        p.relative_to(ROOT) for f in folders for p in sorted((ROOT / f).rglob("*.py"))
+    )
 
 
 def job_key(cfg: DictConfig) -> str:

@@ -1,4 +1,5 @@
-"""The one-layer Transformer, its fine-tuning, the task-vector algebra and the fast-sweep tools.
+"""The networks (one-layer Transformer, ViT, language model), their training, the task-vector
+algebra, the estimators, the grid evaluation and the content-addressed store.
 
 Names are imported on first use (PEP 562), so importing one torch-free submodule, such as the
 config checks, does not import torch.
@@ -20,21 +21,22 @@ _EXPORTS = {
     "evaluate": "models.training",
     "evaluate_grid": "models.grid",
     "evaluate_grid_naive": "models.grid",
-    "exact_alpha": "models.correlation",
+    "exact_alpha": "models.estimators",
     "finetune": "models.training",
     "finetune_many": "models.training",
     "forward": "models.transformer",
     "grid_1d": "models.grid",
     "grid_2d": "models.grid",
     "load_model": "models.task_vectors",
-    "low_rank": "models.task_vectors",
-    "low_rank_residual": "models.task_vectors",
-    "output_alpha": "models.correlation",
+    "low_rank": "models.transforms",
+    "low_rank_residual": "models.transforms",
+    "output_alpha": "models.estimators",
+    "parameters": "models.task_vectors",
     "pretrained_model": "models.transformer",
-    "prune_magnitude": "models.task_vectors",
-    "prune_rows": "models.task_vectors",
+    "prune_magnitude": "models.transforms",
+    "prune_rows": "models.transforms",
     "save_model": "models.task_vectors",
-    "task_vector_cosine": "models.correlation",
+    "task_vector_cosine": "models.estimators",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,4 +1,5 @@
-"""Train each distinct fine-tuned model once: a content-addressed cache of fine-tuning results.
+"""Train each distinct fine-tuned model once: the one-layer model's adapter of the content-addressed
+store (``models.store``; the ViT's is ``models.vit_cache``, the language model's ``models.lm_cache``).
 
 The key hashes everything that determines the trained weights:
 
@@ -16,18 +17,14 @@ checksum is reported, retrained and overwritten, never trusted.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
-import logging
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import torch
 
-from models.task_vectors import atomic_torch_save
+from models.store import TensorStore, cached_code_hash, json_key, tensor_digest
 from models.training import (
     FinetuneResult,
     History,
@@ -40,7 +37,6 @@ from models.transformer import ModelConfig, OneLayerTransformer
 from synthetic.tasks import Task
 
 FORMAT_CACHE = "task-arithmetic-theory/finetune-cache/1"
-ROOT = Path(__file__).resolve().parents[1]
 CODE_FILES = (
     "synthetic/patterns.py",
     "synthetic/sampler.py",
@@ -50,36 +46,20 @@ CODE_FILES = (
     "models/config.py",
     "models/transformer.py",
     "models/training.py",
+    "models/streams.py",
 )
-log = logging.getLogger(__name__)
 
 
-@functools.cache
 def code_version() -> str:
     """SHA-256 (16 hex) of the source files that determine how data are drawn and models trained."""
-    h = hashlib.sha256()
-    for rel in CODE_FILES:
-        h.update(rel.encode())
-        h.update((ROOT / rel).read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
-    h = hashlib.sha256()
-    for k in sorted(tensors):
-        t = tensors[k].detach().to("cpu").contiguous()
-        h.update(k.encode())
-        h.update(str(t.dtype).encode())
-        h.update(repr(tuple(t.shape)).encode())
-        h.update(t.numpy().tobytes())
-    return h.hexdigest()
+    return cached_code_hash(CODE_FILES)
 
 
 def cache_key(psi0: OneLayerTransformer, task: Task, cfg: TrainConfig) -> str:
     payload = {
         "psi0": {
             "config": json.loads(psi0.cfg.to_json()),
-            "weights": _tensor_digest(psi0.state_dict()),
+            "weights": tensor_digest(psi0.state_dict()),
         },
         "task": task.fingerprint(),
         "train": asdict(cfg),
@@ -87,7 +67,7 @@ def cache_key(psi0: OneLayerTransformer, task: Task, cfg: TrainConfig) -> str:
         "dtype": str(psi0.dtype),
         "code": code_version(),
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return json_key(payload)
 
 
 @dataclass
@@ -102,31 +82,22 @@ class ModelCache:
     """Fine-tuning results on disk, keyed by ``cache_key``. ``root=None`` disables storage."""
 
     def __init__(self, root: str | os.PathLike | None) -> None:
-        self.root = Path(root) if root is not None else None
+        self.entries = TensorStore(root, FORMAT_CACHE, tensor_field="state_dict")
+        self.root = self.entries.root
         self.stats = CacheStats()
 
-    def path(self, key: str) -> Path:
-        assert self.root is not None
-        return self.root / key[:2] / f"{key}.pt"
+    def path(self, key: str):
+        return self.entries.path(key)
 
     def load(self, key: str, device: torch.device, dtype: torch.dtype) -> FinetuneResult | None:
         """The stored result, or None when absent; a damaged entry is logged and treated as absent."""
-        if self.root is None:
-            return None
-        path = self.path(key)
-        if not path.exists():
+        obj = self.entries.load(key)
+        if obj is None:
+            if self.root is not None and self.path(key).exists():
+                self.stats.recomputed += 1
             return None
         try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-            if (
-                not isinstance(obj, dict)
-                or obj.get("format") != FORMAT_CACHE
-                or obj.get("key") != key
-            ):
-                raise ValueError("wrong format or key")
             state = obj["state_dict"]
-            if _tensor_digest(state) != obj["checksum"]:
-                raise ValueError("checksum mismatch")
             cfg = ModelConfig(**json.loads(obj["config"]))
             model = OneLayerTransformer(
                 cfg,
@@ -137,27 +108,17 @@ class ModelCache:
             )
             history = History(**obj["history"])
         except Exception as err:
-            log.warning(
-                "cache entry %s is unusable (%s: %s); retraining", path, type(err).__name__, err
-            )
+            self.entries.warn("cache entry", self.path(key), err)
             self.stats.recomputed += 1
             return None
         return FinetuneResult(model=model, history=history)
 
     def store(self, key: str, result: FinetuneResult) -> None:
-        if self.root is None:
-            return
-        state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
-        atomic_torch_save(
-            {
-                "format": FORMAT_CACHE,
-                "key": key,
-                "config": result.model.cfg.to_json(),
-                "state_dict": state,
-                "checksum": _tensor_digest(state),
-                "history": result.history.as_dict(),
-            },
-            self.path(key),
+        self.entries.store(
+            key,
+            result.model.state_dict(),
+            config=result.model.cfg.to_json(),
+            history=result.history.as_dict(),
         )
 
     def finetune_many(

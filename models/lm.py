@@ -1,6 +1,8 @@
 """A small decoder-only language model built with ``transformers`` (GPT-2 or Phi architecture, random
 init, nothing downloaded), its byte-level BPE tokenizer (``tokenizers``), training, LoRA (``peft``),
-task vectors over its parameters, greedy continuations and per-token loss.
+greedy continuations and per-token loss. Task vectors over its parameters are
+``models.task_vectors.TaskVector.from_models`` and ``apply`` (any torch module); α̂ on its logits is
+``models.estimators.output_alpha(..., output="logits")``; the cache adapter is ``models.lm_cache``.
 
 A real checkpoint is loaded from a local directory with ``from_pretrained(..., local_files_only=True)``
 (model and tokenizer); everything downstream is the same code path.
@@ -9,15 +11,9 @@ A real checkpoint is loaded from a local directory with ``from_pretrained(..., l
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import logging
 import os
-import shutil
-import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict
-from pathlib import Path
+from collections.abc import Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -162,30 +158,7 @@ def lora_finetune(
 def lora_task_vector(peft_model, base_model) -> TaskVector:
     """ΔΨ of a LoRA model: merge the low-rank updates and subtract the base weights (every parameter)."""
     merged = copy.deepcopy(peft_model).merge_and_unload()
-    return task_vector(base_model, merged)
-
-
-# ----------------------------------------------------------------------------- task vectors
-def params_of(model) -> dict[str, torch.Tensor]:
-    return {k: v.detach() for k, v in model.named_parameters()}
-
-
-def task_vector(base, finetuned) -> TaskVector:
-    a, b = params_of(base), params_of(finetuned)
-    if set(a) != set(b):
-        raise KeyError(f"parameter names differ: {sorted(set(a) ^ set(b))[:5]}")
-    return TaskVector({k: b[k] - a[k] for k in a})
-
-
-@torch.no_grad()
-def edited(base, terms: Sequence[tuple[float, Mapping[str, torch.Tensor]]]):
-    """A copy of ``base`` with Σ λ τ added to its parameters (``base`` itself is left untouched)."""
-    model = copy.deepcopy(base)
-    named = dict(model.named_parameters())
-    for lam, tv in terms:
-        for k, v in tv.items():
-            named[k].add_(float(lam) * v.to(named[k]))
-    return model
+    return TaskVector.from_models(base_model, merged)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -222,97 +195,3 @@ def rouge_l(predictions: Sequence[str], references: Sequence[str]) -> list[float
     return [
         scorer.score(r, p)["rougeL"].fmeasure for p, r in zip(predictions, references, strict=True)
     ]
-
-
-@torch.no_grad()
-def output_cosine(m1, m2, x: torch.Tensor, base=None) -> float:
-    """Mean over positions of cos(logits of m1, logits of m2) on token windows x (n, L); with ``base``,
-    of the logit *changes* relative to ``base``."""
-    dev = next(m1.parameters()).device
-    x = x.to(dev)
-    z1, z2 = m1(input_ids=x).logits.double(), m2(input_ids=x).logits.double()
-    if base is not None:
-        z0 = base(input_ids=x).logits.double()
-        z1, z2 = z1 - z0, z2 - z0
-    return float(torch.nn.functional.cosine_similarity(z1, z2, dim=-1).mean())
-
-
-# ----------------------------------------------------------------------------- cache (directories)
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-class LMCache:
-    """Checkpoints (``save_pretrained`` directories: safetensors, never pickle) by content key.
-
-    A directory is written under a temporary name and renamed into place, with ``meta.json`` holding
-    the key and the SHA-256 of every file; a directory that fails the check is recomputed.
-    """
-
-    def __init__(self, root: str | None) -> None:
-        self.root = Path(root) / "lm" if root is not None else None
-        self.trained = 0
-        self.hits = 0
-
-    @staticmethod
-    def key(payload: dict) -> str:
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-    def path(self, key: str) -> Path:
-        assert self.root is not None
-        return self.root / key[:2] / key
-
-    def load(self, key: str):
-        if self.root is None or not self.path(key).is_dir():
-            return None
-        p = self.path(key)
-        try:
-            meta = json.loads((p / "meta.json").read_text())
-            if meta.get("key") != key:
-                raise ValueError("wrong key")
-            for name, digest in meta["files"].items():
-                if _file_digest(p / name) != digest:
-                    raise ValueError(f"checksum mismatch in {name}")
-            model, tok = load_local(p)
-        except Exception as err:
-            log.warning(
-                "LM cache entry %s is unusable (%s: %s); recomputing", p, type(err).__name__, err
-            )
-            return None
-        self.hits += 1
-        return model, tok, meta.get("info", {})
-
-    def store(self, key: str, model, tok, info: dict) -> None:
-        self.trained += 1
-        if self.root is None:
-            return
-        final = self.path(key)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
-        try:
-            model.save_pretrained(tmp)
-            tok.save_pretrained(tmp)
-            files = {f.name: _file_digest(f) for f in sorted(tmp.iterdir()) if f.is_file()}
-            (tmp / "meta.json").write_text(json.dumps({"key": key, "files": files, "info": info}))
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-
-    def get(self, key: str, make):
-        hit = self.load(key)
-        if hit is not None:
-            return hit
-        model, tok, info = make()
-        self.store(key, model, tok, info)
-        return model, tok, info
-
-
-def configs_payload(*objs) -> list:
-    return [asdict(o) if hasattr(o, "__dataclass_fields__") else o for o in objs]

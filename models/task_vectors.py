@@ -1,28 +1,25 @@
 """Task vectors ΔΨ_T = Ψ*_T − Ψ0 and their algebra (theory.md §2, conventions.md §1).
 
-A ``TaskVector`` is an immutable mapping from parameter name (as in ``named_parameters()``) to
-tensor. It supports ``+``, ``-``, unary ``-``, scalar ``*`` on both sides, ``/`` by a scalar,
-``sum([...])`` (``0 + tv``), ``dot``, ``norm`` and ``cosine``. Every operation returns new tensors;
-nothing is modified in place.
+A ``TaskVector`` is an immutable mapping from parameter name to tensor, over any network: built by
+``TaskVector.from_models(pre, ft)`` from two torch modules (their ``named_parameters()``: the
+one-layer model, a transformers GPT, a ``torch.nn.Linear``, a merged LoRA model), two models with a
+``params`` mapping (the ViT body), or two state dicts (their floating-point entries). Integer
+buffers (counters, position ids) are never part of a vector and never cast to float. It supports
+``+``, ``-``, unary ``-``, scalar ``*`` on both sides, ``/`` by a scalar, ``sum([...])`` (``0 + tv``),
+``dot``, ``norm`` and ``cosine``. Every operation returns new tensors; nothing is modified in place.
 
-``apply(psi0, [(λ_1, τ_1), ...])`` and ``tv.apply_to(psi0, λ)`` build Ψ0 + Σ λ_i τ_i as a **new** model
-and never touch Ψ0 or the vectors. Coefficients are never normalised: negative λ is task negation.
+``apply(psi0, [(λ_1, τ_1), ...])`` and ``tv.apply_to(psi0, λ)`` build Ψ0 + Σ λ_i τ_i as a **new**
+model (or state dict) and never touch Ψ0 or the vectors. Coefficients are never normalised:
+negative λ is task negation.
 
-Transforms are pure functions returning new vectors:
-
-* ``low_rank(tv, r)``: per-matrix truncated SVD (rank-r best approximation, Eckart–Young);
-* ``prune_rows(tv, keep)``: keep the ``keep`` fraction of rows of the hidden-neuron matrix (ΔV, or
-  ΔW_O in the "qkvo" form) with the largest norms, zero the rest (Corollary 2); other matrices kept;
-* ``prune_magnitude(tv, keep)``: keep the ``keep`` fraction of entries of largest magnitude, per
-  tensor (or over the whole vector with ``scope="global"``), zero the rest.
-
-Order of operations when combining: transform each vector first (low rank / prune), then scale by its
-λ, then add: Ψ = Ψ0 + Σ λ_i T(τ_i). The transforms are applied to the unscaled vector, so λ never
-changes which rows or entries survive.
+The transforms (low rank, pruning) live in ``models.transforms``. Order of operations when
+combining: transform each vector first, then scale by its λ, then add: Ψ = Ψ0 + Σ λ_i T(τ_i). The
+transforms are applied to the unscaled vector, so λ never changes which rows or entries survive.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -31,9 +28,9 @@ from numbers import Real
 
 import torch
 
-from models.transformer import HIDDEN_ROWS, ModelConfig, OneLayerTransformer
-from synthetic.checks import check_choice, check_float, check_int
-from synthetic.runtime import atomic_write
+import models.transforms as transforms
+from models.store import atomic_torch_save
+from models.transformer import ModelConfig, OneLayerTransformer
 
 FORMAT_TV = "task-arithmetic-theory/task-vector/1"
 FORMAT_MODEL = "task-arithmetic-theory/model/1"
@@ -49,11 +46,11 @@ class TaskVector(Mapping[str, torch.Tensor]):
 
     # ----- construction
     @classmethod
-    def from_models(
-        cls, pretrained: OneLayerTransformer, finetuned: OneLayerTransformer
-    ) -> TaskVector:
-        """ΔΨ = Ψ*_T − Ψ0, over the trainable parameters (the readout is fixed, not part of it)."""
-        pre, ft = pretrained.params, finetuned.params
+    def from_models(cls, pretrained: object, finetuned: object) -> TaskVector:
+        """ΔΨ = Ψ*_T − Ψ0 over the parameters of two networks (see ``parameters``): the one-layer
+        model's trainable weights (its readout is a fixed buffer, not part of it), the ViT body, a
+        torch module's ``named_parameters()``, or a state dict's floating-point entries."""
+        pre, ft = parameters(pretrained), parameters(finetuned)
         _check_keys(pre, ft, "pretrained model", "fine-tuned model")
         return cls({k: ft[k].detach() - pre[k].detach() for k in pre})
 
@@ -125,19 +122,19 @@ class TaskVector(Mapping[str, torch.Tensor]):
         )
 
     # ----- use
-    def apply_to(self, pretrained: OneLayerTransformer, coef: float = 1.0) -> OneLayerTransformer:
-        """Ψ0 + coef·τ as a new model."""
+    def apply_to(self, pretrained, coef: float = 1.0):
+        """Ψ0 + coef·τ as a new model (or state dict): see ``apply``."""
         return apply(pretrained, [(coef, self)])
 
-    # ----- transforms (methods for chaining; the functions below do the work)
-    def low_rank(self, rank: int) -> TaskVector:
-        return low_rank(self, rank)
+    # ----- transforms (methods for chaining; ``models.transforms`` does the work)
+    def low_rank(self, rank: int, *, clip: bool = False) -> TaskVector:
+        return transforms.low_rank(self, rank, clip=clip)
 
     def prune_rows(self, keep: float, param: str | None = None) -> TaskVector:
-        return prune_rows(self, keep, param=param)
+        return transforms.prune_rows(self, keep, param=param)
 
     def prune_magnitude(self, keep: float, scope: str = "tensor") -> TaskVector:
-        return prune_magnitude(self, keep, scope=scope)
+        return transforms.prune_magnitude(self, keep, scope=scope)
 
     # ----- persistence
     def save(self, path: str | os.PathLike) -> None:
@@ -161,117 +158,65 @@ def _check_keys(a: Mapping, b: Mapping, what_a: str, what_b: str) -> None:
         )
 
 
-def apply(
-    pretrained: OneLayerTransformer,
-    terms: Iterable[tuple[float, Mapping[str, torch.Tensor]]],
-) -> OneLayerTransformer:
-    """Ψ0 + Σ λ_i τ_i as a new model; Ψ0 and the τ_i are left untouched."""
-    base = pretrained.params
-    merged = {k: v.detach().clone() for k, v in base.items()}
+def parameters(model: object) -> dict[str, torch.Tensor]:
+    """The {name: tensor} a task vector of ``model`` runs over (detached, never copied).
+
+    A model with a ``params`` mapping (the one-layer model, the ViT): that mapping; a torch module:
+    its ``named_parameters()`` (buffers such as a fixed readout or position ids are not trained);
+    a mapping (a state dict): its floating-point entries (integer buffers are left out).
+    """
+    params = getattr(model, "params", None)
+    if isinstance(params, Mapping):
+        return {k: v.detach() for k, v in params.items()}
+    if isinstance(model, torch.nn.Module):
+        return {k: v.detach() for k, v in model.named_parameters()}
+    if isinstance(model, Mapping):
+        return {k: v.detach() for k, v in model.items() if torch.is_floating_point(v)}
+    raise TypeError(f"no parameters to take a task vector of in a {type(model).__name__}")
+
+
+def apply(pretrained, terms: Iterable[tuple[float, Mapping[str, torch.Tensor]]]):
+    """Ψ0 + Σ λ_i τ_i as a new model; Ψ0 and the τ_i are left untouched.
+
+    Ψ0 may be a model with ``params``/``with_params`` (the one-layer model, the ViT: every vector
+    must cover exactly its parameters), any torch module (a deep copy whose parameters and float
+    buffers named in each vector are shifted; the other entries, integer buffers among them, are
+    kept bit for bit), or a state dict (a new dict, likewise).
+    """
+    if hasattr(pretrained, "with_params"):
+        base = parameters(pretrained)
+        merged = {k: v.detach().clone() for k, v in base.items()}
+        for lam, tv in terms:
+            _check_keys(base, tv, "model", "task vector")
+            for k in merged:
+                merged[k] = merged[k] + float(lam) * tv[k].to(merged[k])
+        return pretrained.with_params(merged)
+    if isinstance(pretrained, torch.nn.Module):
+        model = copy.deepcopy(pretrained)
+        _add_terms(dict(model.named_parameters()) | dict(model.named_buffers()), terms)
+        return model
+    if isinstance(pretrained, Mapping):
+        state = {k: v.detach().clone() for k, v in pretrained.items()}
+        _add_terms(state, terms)
+        return state
+    raise TypeError(f"cannot apply a task vector to a {type(pretrained).__name__}")
+
+
+@torch.no_grad()
+def _add_terms(named: dict[str, torch.Tensor], terms) -> None:
+    """named[k] += λ τ[k] in place, term by term (the tensors are the caller's own copies)."""
     for lam, tv in terms:
-        _check_keys(base, tv, "model", "task vector")
-        for k in merged:
-            merged[k] = merged[k] + float(lam) * tv[k].to(merged[k])
-    return pretrained.with_params(merged)
-
-
-# ----------------------------------------------------------------------------- transforms
-def low_rank(tv: Mapping[str, torch.Tensor], rank: int) -> TaskVector:
-    """Best rank-r approximation of every matrix (truncated SVD); 1-D tensors are kept as they are.
-
-    Valid ranks: 1 <= r <= min over matrices of min(rows, cols) (that value reproduces the input).
-    """
-    mats = [v for v in tv.values() if v.ndim == 2]
-    max_rank = min(min(v.shape) for v in mats) if mats else 1
-    check_int("rank", rank, minimum=1, maximum=max_rank)
-    out = {}
-    for k, v in tv.items():
-        if v.ndim != 2:
-            out[k] = v.clone()
-            continue
-        u, s, vh = torch.linalg.svd(v, full_matrices=False)
-        out[k] = (u[:, :rank] * s[:rank]) @ vh[:rank]
-    return TaskVector(out)
-
-
-def low_rank_residual(tv: Mapping[str, torch.Tensor], rank: int) -> dict[str, float]:
-    """‖τ − τ_r‖_F per matrix, computed from the dropped singular values (Eckart–Young)."""
-    return {
-        k: float(torch.linalg.svdvals(v)[rank:].double().pow(2).sum().sqrt())
-        for k, v in tv.items()
-        if v.ndim == 2
-    }
-
-
-def _keep_count(keep: float, total: int, key: str) -> int:
-    check_float(key, keep, low=0.0, high=1.0, low_open=True)
-    return max(1, round(keep * total))
-
-
-def hidden_rows_param(tv: Mapping[str, torch.Tensor]) -> str:
-    for name in HIDDEN_ROWS.values():
-        if name in tv:
-            return name
-    raise KeyError(
-        f"no hidden-neuron matrix ({sorted(HIDDEN_ROWS.values())}) in task vector keys {sorted(tv)}"
-    )
-
-
-def prune_rows(
-    tv: Mapping[str, torch.Tensor], keep: float, *, param: str | None = None
-) -> TaskVector:
-    """Keep the round(keep·m) rows of ΔV (hidden neurons) with the largest ℓ2 norms; zero the others.
-
-    ``keep`` ∈ (0, 1]. Ties are broken by ``torch.topk`` so exactly that many rows survive. Other
-    parameters are kept unchanged (Corollary 2 prunes neurons of the value/MLP matrix only).
-    """
-    param = param or hidden_rows_param(tv)
-    if param not in tv:
-        raise KeyError(f"prune_rows: parameter {param!r} is not in the task vector ({sorted(tv)})")
-    rows = tv[param]
-    k = _keep_count(keep, rows.shape[0], "prune.keep")
-    idx = torch.topk(rows.norm(dim=1), k).indices
-    mask = torch.zeros(rows.shape[0], dtype=torch.bool, device=rows.device)
-    mask[idx] = True
-    out = {name: v.clone() for name, v in tv.items()}
-    out[param] = rows * mask.unsqueeze(1).to(rows.dtype)
-    return TaskVector(out)
-
-
-def prune_magnitude(
-    tv: Mapping[str, torch.Tensor], keep: float, *, scope: str = "tensor"
-) -> TaskVector:
-    """Keep the round(keep·n) entries of largest |value| (n per tensor, or over all with scope='global')."""
-    check_choice("prune.scope", scope, ["tensor", "global"])
-    if scope == "tensor":
-        out = {}
-        for name, v in tv.items():
-            k = _keep_count(keep, v.numel(), "prune.keep")
-            flat = v.reshape(-1)
-            mask = torch.zeros_like(flat, dtype=torch.bool)
-            mask[torch.topk(flat.abs(), k).indices] = True
-            out[name] = (flat * mask.to(flat.dtype)).reshape(v.shape)
-        return TaskVector(out)
-    names = list(tv)
-    flat = torch.cat([tv[n].reshape(-1) for n in names])
-    k = _keep_count(keep, flat.numel(), "prune.keep")
-    mask = torch.zeros_like(flat, dtype=torch.bool)
-    mask[torch.topk(flat.abs(), k).indices] = True
-    kept = flat * mask.to(flat.dtype)
-    out, start = {}, 0
-    for n in names:
-        size = tv[n].numel()
-        out[n] = kept[start : start + size].reshape(tv[n].shape)
-        start += size
-    return TaskVector(out)
+        for k, v in tv.items():
+            if k not in named:
+                raise KeyError(
+                    f"task vector entry {k!r} is not in the model ({len(named)} entries)"
+                )
+            if not torch.is_floating_point(named[k]):
+                raise TypeError(f"{k!r} is a {named[k].dtype} tensor: not part of a task vector")
+            named[k].add_(float(lam) * v.to(named[k]))
 
 
 # ----------------------------------------------------------------------------- persistence
-def atomic_torch_save(obj: object, path: str | os.PathLike) -> None:
-    """torch.save through ``atomic_write``: no half-written checkpoint is ever left behind."""
-    atomic_write(path, lambda fh: torch.save(obj, fh))
-
-
 def save_model(model: OneLayerTransformer, path: str | os.PathLike) -> None:
     """One file: the state dict (weights and readout) plus the model config as JSON."""
     atomic_torch_save(

@@ -17,25 +17,23 @@ keeps its own data stream, validation set, learning rate and early stopping (a s
 frozen). ``finetune`` is the S = 1 case, so a batched run and S single runs execute the same steps
 and differ only by floating-point rounding of the batched products.
 
-Data streams: online batches are drawn ``ceil(4096 / B)`` steps at a time from the run's generator
-(one sampler call per block, not per step); the stream depends only on the seed and B, never on S.
+Data streams (``models.streams``): online batches are drawn ``ceil(4096 / B)`` steps at a time
+from the run's generator; the stream depends only on the seed and B, never on S.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import torch
 from tqdm.auto import tqdm
 
 from models.config import LOSSES, TrainConfig  # noqa: F401  (re-exported)
+from models.streams import stream, train_generator, validation_set
 from models.transformer import OneLayerTransformer, forward_stacked
-from synthetic.runtime import derive_seed, generator
 from synthetic.sampler import TaskBatch
 from synthetic.tasks import Task
-
-BLOCK_SAMPLES = 4096  # online data are drawn this many samples (whole steps) at a time
 
 
 def hinge(margin: torch.Tensor) -> torch.Tensor:
@@ -100,35 +98,6 @@ def evaluate(model: OneLayerTransformer, batch: TaskBatch, chunk: int = 8192) ->
     return {k: v / n for k, v in totals.items()}
 
 
-def stream(task: Task, cfg: TrainConfig, g: torch.Generator) -> Iterator[TaskBatch]:
-    """The training batches of one run, in order (see the module docstring for the block scheme)."""
-    if cfg.mode == "online":
-        per_block = max(1, BLOCK_SAMPLES // cfg.batch_size)
-        left = cfg.n_steps
-        while left > 0:
-            k = min(per_block, left)
-            block = task.sample(k * cfg.batch_size, g)
-            for i in range(k):
-                yield block[i * cfg.batch_size : (i + 1) * cfg.batch_size]
-            left -= k
-        return
-    data = task.sample(cfg.n_train, g)
-    for _ in range(cfg.n_epochs):
-        order = torch.randperm(cfg.n_train, generator=g, device=data.y.device)
-        for start in range(0, cfg.n_train, cfg.batch_size):
-            yield data[order[start : start + cfg.batch_size]]
-
-
-def validation_set(task: Task, cfg: TrainConfig) -> TaskBatch:
-    """The fixed validation set of a run: its own seed, derived from the training seed."""
-    return task.sample_seeded(cfg.n_val, derive_seed("validation", cfg.seed))
-
-
-def train_generator(task: Task, cfg: TrainConfig) -> torch.Generator:
-    """The generator of a run's training stream, on the task's device."""
-    return generator(derive_seed("train", cfg.seed), task.mu.device)
-
-
 def batch_signature(psi0: OneLayerTransformer, cfg: TrainConfig) -> tuple:
     """What runs trained together by ``finetune_many`` must share: the architecture (up to the seed),
     device and dtype of Ψ0, and the training config up to seed and learning rate."""
@@ -173,6 +142,95 @@ def _evaluate_stacked(
     return hinge(margin).mean(1), (torch.sign(f) == val_y).to(f.dtype).mean(1), mass.mean(1)
 
 
+class _Recorder:
+    """The S runs' histories: per-step losses since the last record, validation at each record,
+    and early stopping (a stopped run is marked inactive and frozen by the training loop)."""
+
+    def __init__(self, cfgs, params, readout, val) -> None:
+        self.cfgs, self.params, self.readout, self.val = cfgs, params, readout, val
+        S = len(cfgs)
+        self.hists = [History() for _ in range(S)]
+        self.active = torch.ones(S, dtype=torch.bool, device=readout.device)
+        self.window: list[torch.Tensor] = []  # per-step losses (S,) since the last record
+        self.window_start = 1
+
+    def _losses(self) -> tuple[list, list]:
+        """Mean training loss per run over the window, and each run's per-step losses."""
+        S = len(self.cfgs)
+        if not self.window:
+            return [float("nan")] * S, [[] for _ in range(S)]
+        losses = torch.stack(self.window)  # (steps, S)
+        bad = ~torch.isfinite(losses) & self.active.unsqueeze(0)
+        if bad.any():
+            i, s = (int(v) for v in bad.nonzero()[0])
+            raise FloatingPointError(
+                f"non-finite training loss ({losses[i, s].item()}) at step {self.window_start + i} with "
+                f"train.lr={self.cfgs[s].lr} (model {s} of {S}, train.seed={self.cfgs[s].seed}); lower the learning rate"
+            )
+        return losses.mean(0).tolist(), losses.T.tolist()
+
+    def record(self, step: int) -> None:
+        train_loss, per_step = self._losses()
+        vh, va, vm = (t.tolist() for t in _evaluate_stacked(self.params, self.readout, *self.val))
+        cfg0 = self.cfgs[0]
+        for s, h in enumerate(self.hists):
+            if not self.active[s]:
+                continue
+            h.step.append(step)
+            h.train_loss.append(train_loss[s])
+            h.step_loss.extend(per_step[s])
+            h.val_hinge.append(vh[s])
+            h.val_accuracy.append(va[s])
+            h.attention_on_discriminative.append(vm[s])
+            h.steps_run = step
+            if step > 0 and cfg0.eps > 0 and vh[s] <= cfg0.eps:
+                h.stopped_early = step < cfg0.total_steps
+                self.active[s] = False
+        self.window, self.window_start = [], step + 1
+
+
+def _stack_runs(psi0s, tasks, cfgs) -> tuple[dict, torch.Tensor, torch.Tensor, tuple]:
+    """The S runs' parameters (leading model axis, trainable), readouts, learning rates and
+    validation sets (X, y, ±μ-token mask)."""
+    device, dtype = psi0s[0].device, psi0s[0].dtype
+    params = {
+        n: torch.stack([m.params[n].detach() for m in psi0s]).clone().requires_grad_(True)
+        for n in psi0s[0].cfg.param_names
+    }
+    readout = torch.stack([m.readout for m in psi0s])
+    lr = torch.tensor([c.lr for c in cfgs], device=device, dtype=dtype)
+    vals = [validation_set(t, c).to(device) for t, c in zip(tasks, cfgs, strict=True)]
+    val_X = torch.stack([v.X for v in vals]).to(dtype)
+    val_y = torch.stack([v.y for v in vals]).to(dtype)
+    val_disc = torch.stack([v.discriminative for v in vals]).to(dtype)
+    return params, readout, lr, (val_X, val_y, val_disc)
+
+
+def _sgd_steps(streams, params, readout, lr, rec: _Recorder, cfg0, bar) -> int:
+    """Plain SGD on all runs at once until the streams end or every run stopped; the last step."""
+    S, device, dtype = len(lr), lr.device, lr.dtype
+    lossf = loss_fn(cfg0.loss)
+    step = 0
+    for batches in zip(*streams, strict=True):
+        if not bool(rec.active.any()):
+            break
+        step += 1
+        X = torch.stack([b.X for b in batches]).to(device=device, dtype=dtype)
+        y = torch.stack([b.y for b in batches]).to(device=device, dtype=dtype)
+        per_model = lossf(y * forward_stacked(params, readout, X)).mean(1)  # (S,)
+        grads = torch.autograd.grad(per_model.sum(), list(params.values()))
+        with torch.no_grad():
+            scale = (lr * rec.active.to(dtype)).view(S, *([1] * (grads[0].ndim - 1)))
+            for p, g in zip(params.values(), grads, strict=True):
+                p.sub_(scale * g)  # stopped models have scale 0: frozen
+        rec.window.append(per_model.detach())
+        bar.update(1)
+        if step % cfg0.eval_every == 0 or step == cfg0.total_steps:
+            rec.record(step)
+            bar.set_postfix(active=int(rec.active.sum()))
+    return step
+
+
 def finetune_many(
     psi0s: Sequence[OneLayerTransformer],
     tasks: Sequence[Task],
@@ -188,90 +246,21 @@ def finetune_many(
     models only in seed. Nothing passed in is modified.
     """
     _check_compatible(psi0s, tasks, cfgs)
-    S, cfg0 = len(psi0s), cfgs[0]
-    device, dtype = psi0s[0].device, psi0s[0].dtype
-    names = list(psi0s[0].cfg.param_names)
-    params = {
-        n: torch.stack([m.params[n].detach() for m in psi0s]).clone().requires_grad_(True)
-        for n in names
-    }
-    readout = torch.stack([m.readout for m in psi0s])
-    lr = torch.tensor([c.lr for c in cfgs], device=device, dtype=dtype)
-    vals = [validation_set(t, c).to(device) for t, c in zip(tasks, cfgs, strict=True)]
-    val_X = torch.stack([v.X for v in vals]).to(dtype)
-    val_y = torch.stack([v.y for v in vals]).to(dtype)
-    val_disc = torch.stack([v.discriminative for v in vals]).to(dtype)
+    params, readout, lr, val = _stack_runs(psi0s, tasks, cfgs)
     streams = [stream(t, c, train_generator(t, c)) for t, c in zip(tasks, cfgs, strict=True)]
-    lossf = loss_fn(cfg0.loss)
-    hists = [History() for _ in range(S)]
-    active = torch.ones(S, dtype=torch.bool, device=device)
-    window: list[torch.Tensor] = []  # per-step losses (S,) since the last record
-    window_start = 1
-
-    def record(step: int) -> None:
-        nonlocal window, window_start
-        if window:
-            losses = torch.stack(window)  # (steps, S)
-            bad = ~torch.isfinite(losses) & active.unsqueeze(0)
-            if bad.any():
-                i, s = (int(v) for v in bad.nonzero()[0])
-                raise FloatingPointError(
-                    f"non-finite training loss ({losses[i, s].item()}) at step {window_start + i} with "
-                    f"train.lr={cfgs[s].lr} (model {s} of {S}, train.seed={cfgs[s].seed}); lower the learning rate"
-                )
-            train_loss = losses.mean(0).tolist()
-            per_step = losses.T.tolist()
-        else:
-            train_loss = [float("nan")] * S
-            per_step = [[] for _ in range(S)]
-        vh, va, vm = (
-            t.tolist() for t in _evaluate_stacked(params, readout, val_X, val_y, val_disc)
-        )
-        for s in range(S):
-            if not active[s]:
-                continue
-            h = hists[s]
-            h.step.append(step)
-            h.train_loss.append(train_loss[s])
-            h.step_loss.extend(per_step[s])
-            h.val_hinge.append(vh[s])
-            h.val_accuracy.append(va[s])
-            h.attention_on_discriminative.append(vm[s])
-            h.steps_run = step
-            if step > 0 and cfg0.eps > 0 and vh[s] <= cfg0.eps:
-                h.stopped_early = step < cfg0.total_steps
-                active[s] = False
-        window, window_start = [], step + 1
-
-    record(0)
-    bar = tqdm(total=cfg0.total_steps, desc=desc, disable=not progress, leave=False)
-    step = 0
-    for batches in zip(*streams, strict=True):
-        if not bool(active.any()):
-            break
-        step += 1
-        X = torch.stack([b.X for b in batches]).to(device=device, dtype=dtype)
-        y = torch.stack([b.y for b in batches]).to(device=device, dtype=dtype)
-        per_model = lossf(y * forward_stacked(params, readout, X)).mean(1)  # (S,)
-        grads = torch.autograd.grad(per_model.sum(), list(params.values()))
-        with torch.no_grad():
-            scale = (lr * active.to(dtype)).view(S, *([1] * (grads[0].ndim - 1)))
-            for p, g in zip(params.values(), grads, strict=True):
-                p.sub_(scale * g)  # stopped models have scale 0: frozen
-        window.append(per_model.detach())
-        bar.update(1)
-        if step % cfg0.eval_every == 0 or step == cfg0.total_steps:
-            record(step)
-            bar.set_postfix(active=int(active.sum()))
+    rec = _Recorder(cfgs, params, readout, val)
+    rec.record(0)
+    bar = tqdm(total=cfgs[0].total_steps, desc=desc, disable=not progress, leave=False)
+    step = _sgd_steps(streams, params, readout, lr, rec, cfgs[0], bar)
     bar.close()
-    if window:  # the runs ended between two records
-        record(step)
+    if rec.window:  # the runs ended between two records
+        rec.record(step)
     return [
         FinetuneResult(
-            model=psi0s[s].with_params({n: params[n][s].detach() for n in names}),
-            history=hists[s],
+            model=psi0s[s].with_params({n: params[n][s].detach() for n in params}),
+            history=rec.hists[s],
         )
-        for s in range(S)
+        for s in range(len(psi0s))
     ]
 
 

@@ -1,11 +1,13 @@
-"""Atomic file writes (no torch import: the config checks that run before any work use it)."""
+"""Atomic file writes and the hash of source files (no torch import: the config checks and the
+job key, which run before any work, use them)."""
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,3 +47,16 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def code_hash(files: Iterable[str | os.PathLike]) -> str:
+    """SHA-256 (16 hex) of source files (paths relative to the repository root, hashed with their
+    bytes, in the given order): the code part of every cache key and of the job key."""
+    h = hashlib.sha256()
+    for rel in files:
+        h.update(str(rel).encode())
+        h.update((ROOT / rel).read_bytes())
+    return h.hexdigest()[:16]

@@ -12,9 +12,12 @@ from hydra.core.global_hydra import GlobalHydra
 from experiments.claims.cdigits import pair_claims
 from experiments.io import load_metrics
 from experiments.run import run_experiment
+from models.grid import evaluate_grid
 from models.task_vectors import TaskVector
-from models.vit import ViT, ViTCache, evaluate_grid, finetune, init_body, init_head, outputs
+from models.vit import ViT, init_body, init_head, outputs
+from models.vit_cache import ViTCache
 from models.vit_config import ViTConfig, ViTTrainConfig
+from models.vit_train import finetune
 from synthetic import ConfigError
 from synthetic.cdigits import colourize, load_digits, read_idx, split_indices, write_idx
 

@@ -79,7 +79,7 @@ class _Evil:
 def test_malicious_checkpoints_never_run_code(tmp_path, caplog):
     from models.cache import ModelCache
     from models.task_vectors import load_model
-    from models.vit import ViTCache
+    from models.vit_cache import ViTCache
 
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pt"
@@ -102,13 +102,14 @@ def test_malicious_checkpoints_never_run_code(tmp_path, caplog):
 
 def test_tampered_lm_checkpoint_is_recomputed(tmp_path, caplog):
     import models.lm as lm
+    from models.lm_cache import LMCache
     from models.lm_config import LMConfig
 
     tok = lm.train_tokenizer(["some words and more words " * 20], 280)
     model = lm.new_model(
         LMConfig(n_embd=8, n_layer=1, n_head=2, n_positions=16, vocab_size=280), len(tok)
     )
-    cache = lm.LMCache(str(tmp_path))
+    cache = LMCache(str(tmp_path))
     calls = []
 
     def make():

@@ -10,6 +10,7 @@ import models.lm as lm
 from experiments.io import load_metrics
 from experiments.run import run_experiment
 from models.lm_config import LMConfig, LMTrainConfig
+from models.task_vectors import apply, parameters
 from synthetic import ConfigError
 from synthetic.books import generate, shared_entity_fraction
 
@@ -78,7 +79,7 @@ def test_lora_task_vector_is_the_product_of_its_factors_times_the_scaling():
                 delta.T if module.fan_in_fan_out else delta
             )  # GPT-2's Conv1D stores W transposed
             # (W + B A s) − W in float32: the rank-r product, then two roundings of size |W| + |ΔW|
-            scale = lm.params_of(model)[key].abs().max() + expected.abs().max()
+            scale = parameters(model)[key].abs().max() + expected.abs().max()
             bound = tol(torch.float32, A.shape[0] + 2, scale)
             assert torch.allclose(tv[key], expected, rtol=0, atol=bound)
             assert torch.linalg.matrix_rank(tv[key]) <= 4
@@ -86,13 +87,13 @@ def test_lora_task_vector_is_the_product_of_its_factors_times_the_scaling():
 
 def test_editing_leaves_the_base_model_untouched():
     model, _, _ = _tiny()
-    before = {k: v.clone() for k, v in lm.params_of(model).items()}
+    before = {k: v.clone() for k, v in parameters(model).items()}
     tv = {k: torch.ones_like(v) for k, v in before.items()}
-    out = lm.edited(model, [(-1.0, tv)])
-    assert all(torch.equal(lm.params_of(model)[k], before[k]) for k in before)
+    out = apply(model, [(-1.0, tv)])
+    assert all(torch.equal(parameters(model)[k], before[k]) for k in before)
     assert all(  # one float32 rounding of Ψ − 1
         torch.allclose(
-            lm.params_of(out)[k],
+            parameters(out)[k],
             before[k] - 1,
             rtol=0,
             atol=tol(torch.float32, 1, before[k].abs().max() + 1),
@@ -109,7 +110,7 @@ def test_local_checkpoint_loads_and_runs_the_experiment(tmp_path):
     loaded, tok2 = lm.load_local(ckpt)
     assert all(
         torch.equal(a, b)
-        for a, b in zip(lm.params_of(model).values(), lm.params_of(loaded).values(), strict=True)
+        for a, b in zip(parameters(model).values(), parameters(loaded).values(), strict=True)
     )
     assert tok2("Arbel")["input_ids"] == tok("Arbel")["input_ids"]
     cfg = _compose([f"model.pretrained={ckpt}", *TINY_RUN, f"cache_dir={tmp_path / 'cache'}"])

@@ -67,7 +67,8 @@ def test_same_seed_same_model_different_seed_different_model(psi0, pair_tasks):
 
 def test_one_step_is_plain_sgd(psi0, pair_tasks):
     """After one step: Ψ1 = Ψ0 − η ∇L(batch) exactly (no momentum, no weight decay)."""
-    from models.training import hinge, stream, train_generator
+    from models.streams import stream, train_generator
+    from models.training import hinge
 
     cfg = TrainConfig(n_steps=1, eps=0.0, lr=3.0, seed=7)
     # in float64: the trainer and this reference may sum the batch gradient in another order

@@ -1,6 +1,6 @@
 """What the coloured-digits experiments share: the digits and their split, the pre-trained Ψ0 (one
 per configuration, cached), fine-tuned models per (task, seed) (cached), data of a task on a split,
-the α̂ estimators on the ViT's outputs, and the keys every result starts with."""
+(α̂ on the ViT's outputs: ``models.estimators.output_alpha``)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,9 @@ from tqdm.auto import tqdm
 
 from experiments.cdigits_config import CSetup
 from models.task_vectors import TaskVector
-from models.vit import (
-    ViT,
-    ViTCache,
-    cache_key,
-    evaluate,
-    features,
-    finetune,
-    outputs,
-    pretrain,
-    weights_digest,
-)
+from models.vit import ViT
+from models.vit_cache import ViTCache, cache_key, weights_digest
+from models.vit_train import evaluate, finetune, pretrain
 from synthetic.cdigits import (
     ColourTask,
     Digits,
@@ -142,23 +134,6 @@ def build_world(setup: CSetup, cache_dir: str | None, *, progress: bool = False)
 
     world.psi0, world.pretrain_meta = cache.get(key, device, make)
     return world
-
-
-@torch.no_grad()
-def alpha_hat(
-    world: World, m1: ViT, m2: ViT, x: torch.Tensor, output: str, batch: int = 256
-) -> float:
-    """α̂ = E cos(out(X; Ψ1), out(X; Ψ2)). ``batch``: out = the vector of f = z_odd − z_even over a batch
-    of ``batch`` inputs (mean over batches); ``features``: out = the pooled features, per input."""
-    if output == "features":
-        f1 = features(m1.cfg, {k: v.unsqueeze(0) for k, v in m1.body.items()}, x)[0].double()
-        f2 = features(m2.cfg, {k: v.unsqueeze(0) for k, v in m2.body.items()}, x)[0].double()
-        return float(torch.nn.functional.cosine_similarity(f1, f2, dim=1).mean())
-    f1, f2 = outputs(m1, x).double(), outputs(m2, x).double()
-    n = max(1, len(f1) // batch) * batch if len(f1) >= batch else len(f1)
-    b = min(batch, n)
-    f1, f2 = f1[:n].reshape(-1, b), f2[:n].reshape(-1, b)
-    return float(torch.nn.functional.cosine_similarity(f1, f2, dim=1).mean())
 
 
 def own_task_rows(

@@ -16,28 +16,16 @@ import time
 from typing import Any
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from experiments.analysis import table1
 from experiments.cdigits.common import bookkeeping, prepare, task_vector
 from experiments.cdigits_config import CSetup, pair_tasks
 from experiments.config import lambda_grid, to_container
-from models.task_vectors import TaskVector, prune_magnitude
-from models.vit import evaluate, evaluate_grid
+from models.grid import evaluate_grid
+from models.transforms import low_rank, prune_magnitude
+from models.vit_train import evaluate
 from synthetic.cdigits import ColourTask
-
-
-def truncate_each(tv: TaskVector, rank: int) -> TaskVector:
-    """Every matrix replaced by its best rank-min(rank, its rank) approximation; 1-D tensors kept."""
-    out = {}
-    for k, v in tv.items():
-        if v.ndim != 2 or rank >= min(v.shape):
-            out[k] = v.clone()
-            continue
-        u, s, vh = torch.linalg.svd(v, full_matrices=False)
-        out[k] = (u[:, :rank] * s[:rank]) @ vh[:rank]
-    return TaskVector(out)
 
 
 def scores(pair: str, t1: dict) -> dict[str, dict[str, Any]]:
@@ -123,7 +111,15 @@ def compute(cfg: Any, setup: CSetup, *, progress: bool = False, cache=None) -> d
     full = edits(*args, lambda tv: tv)
     ranks = sorted({int(r) for r in exp["ranks"]})
     keep = sorted({float(k) for k in exp["keep"]}, reverse=True)
-    low = sweep(args, full, "rank", ranks, truncate_each, progress, "cdigits: low rank")
+    low = sweep(
+        args,
+        full,
+        "rank",
+        ranks,
+        lambda tv, r: low_rank(tv, r, clip=True),
+        progress,
+        "cdigits: low rank",
+    )
     mag = sweep(args, full, "keep", keep, prune_magnitude, progress, "cdigits: pruning")
     wall = time.perf_counter() - t0
     return {

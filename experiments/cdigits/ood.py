@@ -23,7 +23,6 @@ from tqdm.auto import tqdm
 from experiments.analysis import mean_std, select
 from experiments.cdigits.common import (
     World,
-    alpha_hat,
     bookkeeping,
     own_task_rows,
     prepare,
@@ -35,7 +34,8 @@ from experiments.config import to_container
 from experiments.paper import CDIGITS_GAMMA as PAPER_GAMMA
 from experiments.paper import CDIGITS_TABLE2 as PAPER_TABLE2
 from experiments.theory import theorem3
-from models.vit import evaluate_grid
+from models.estimators import output_alpha
+from models.grid import evaluate_grid
 from synthetic.cdigits import ColourTask
 
 OUTPUTS = ("batch", "features")  # the α̂ estimator's outputs (experiment.estimator_output)
@@ -62,7 +62,7 @@ def measure_seed(world: World, models: dict, tasks: dict, s: int, grid: list, ev
     for n in ("T1", "T2"):
         x = torch.cat([data["test"][0], world.data(tasks[n], "test", s)[0]])
         for out in OUTPUTS:
-            gh[out].append(alpha_hat(world, mt, models[(n, s)][0], x, out))
+            gh[out].append(output_alpha(mt, models[(n, s)][0], x, output=out))
     return res, units, gh
 
 

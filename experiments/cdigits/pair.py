@@ -21,7 +21,6 @@ from tqdm.auto import tqdm
 from experiments.analysis import mean_std, table1
 from experiments.cdigits.common import (
     World,
-    alpha_hat,
     bookkeeping,
     own_task_rows,
     prepare,
@@ -30,7 +29,8 @@ from experiments.cdigits.common import (
 from experiments.cdigits_config import CSetup, pair_tasks
 from experiments.config import lambda_grid, to_container
 from experiments.paper import CDIGITS_ALPHA as PAPER_ALPHA
-from models.vit import evaluate_grid
+from models.estimators import output_alpha
+from models.grid import evaluate_grid
 from synthetic.cdigits import ColourTask
 
 
@@ -50,7 +50,7 @@ def measure_pair(
         per_seed.append(evaluate_grid(world.psi0, tvs, coef, data, memory_mb=ev["memory_mb"]))
         x = torch.cat([data["T1"][0], data["T2"][0]])
         for out in alphas:
-            alphas[out].append(alpha_hat(world, m1, m2, x, out))
+            alphas[out].append(output_alpha(m1, m2, x, output=out))
     return per_seed, alphas
 
 

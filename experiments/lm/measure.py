@@ -53,13 +53,14 @@ class Probe:
 
     def alpha(self, psi0, fa, fo, tv_a, other: str, seed: int) -> dict[str, float]:
         """α̂(A, other) with the logits, the logit changes relative to Ψ0′ and the task vectors."""
-        import models.lm as lm
+        from models.estimators import output_alpha
+        from models.task_vectors import TaskVector
 
         x = alpha_windows(self.held, other, seed, self.seq_len)
         return {
-            "logits": lm.output_cosine(fa, fo, x),
-            "logit_change": lm.output_cosine(fa, fo, x, base=psi0),
-            "task_vector": tv_a.cosine(lm.task_vector(psi0, fo)),
+            "logits": output_alpha(fa, fo, x, output="logits"),
+            "logit_change": output_alpha(fa, fo, x, output="logits", base=psi0),
+            "task_vector": tv_a.cosine(TaskVector.from_models(psi0, fo)),
         }
 
 

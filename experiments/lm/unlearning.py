@@ -38,13 +38,13 @@ KINDS = ("full", "lora")
 def compute(cfg: Any, setup: LSetup, *, progress: bool = False, cache=None) -> dict[str, Any]:
     """Train Ψ0′ and the fine-tuned models (or take them from ``cache``, an ``LMCache``; default: the
     one under ``cache_dir``), measure every λ, and return the results."""
-    import models.lm as lm
+    from models.lm_cache import LMCache
     from synthetic.runtime import resolve_device
 
     t0 = time.perf_counter()
     c = to_container(cfg)
     books = split_books(setup)
-    store = cache if cache is not None else lm.LMCache(c.get("cache_dir"))
+    store = cache if cache is not None else LMCache(c.get("cache_dir"))
     ckpt = Checkpoints(setup, books, store, resolve_device(setup.device), progress)
     psi0_info = ckpt.load_psi0()
     held = encode(ckpt.tok, books.held)
@@ -83,7 +83,7 @@ def compute(cfg: Any, setup: LSetup, *, progress: bool = False, cache=None) -> d
 
 def _seeds(ckpt: Checkpoints, probe: Probe, seeds, lams, books, progress) -> dict[str, Any]:
     """Per seed: fine-tune on A (full and LoRA), α̂ against B and C, and every λ measured per book."""
-    import models.lm as lm
+    from models.task_vectors import TaskVector, apply
 
     scores = {kind: {b: {"rouge": [], "loss": []} for b in books} for kind in KINDS}
     alphas = {o: {"logits": [], "logit_change": [], "task_vector": []} for o in ("B", "C")}
@@ -92,14 +92,17 @@ def _seeds(ckpt: Checkpoints, probe: Probe, seeds, lams, books, progress) -> dic
         fa, ia = ckpt.finetuned("A", s, "full")
         la, il = ckpt.finetuned("A", s, "lora")
         info.append({"seed": s, "full": ia, "lora": il})
-        tvs = {"full": lm.task_vector(ckpt.psi0, fa), "lora": lm.task_vector(ckpt.psi0, la)}
+        tvs = {
+            "full": TaskVector.from_models(ckpt.psi0, fa),
+            "lora": TaskVector.from_models(ckpt.psi0, la),
+        }
         for other, per_other in alphas.items():
             fo, _ = ckpt.finetuned(other, s, "full")
             for k, v in probe.alpha(ckpt.psi0, fa, fo, tvs["full"], other, s).items():
                 per_other[k].append(v)
         for kind, tv in tvs.items():
             for lam in lams:
-                model = lm.edited(ckpt.psi0, [(lam, tv)]) if lam != 0 else ckpt.psi0
+                model = apply(ckpt.psi0, [(lam, tv)]) if lam != 0 else ckpt.psi0
                 for b in books:
                     m = probe.book(model, b)
                     scores[kind][b]["rouge"].append((s, lam, m["rouge"]))

@@ -20,10 +20,11 @@ from experiments.analysis import mean_std
 from experiments.config import Setup, seeds_of, to_container
 from experiments.one_layer.common import test_set, train_pair, training_curves
 from models.cache import ModelCache
-from models.correlation import exact_alpha, output_alpha, task_vector_cosine
-from models.task_vectors import TaskVector, low_rank_residual
+from models.estimators import exact_alpha, output_alpha, task_vector_cosine
+from models.task_vectors import TaskVector
 from models.training import evaluate
 from models.transformer import effective_wv
+from models.transforms import low_rank_residual
 from synthetic.tasks import make_tasks
 
 

@@ -26,7 +26,8 @@ from experiments.one_layer.edits import (
 )
 from experiments.theory.corollaries import EDIT_LABELS, smallest_keeping_all
 from models.cache import ModelCache
-from models.task_vectors import TaskVector, low_rank
+from models.task_vectors import TaskVector
+from models.transforms import low_rank
 
 MODES = {"W": ("W",), "V": ("V",), "both": ("W", "V")}
 

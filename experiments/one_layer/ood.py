@@ -41,7 +41,7 @@ from experiments.one_layer.ood_sweeps import Combos, gamma_map, kappa_sweep
 from experiments.one_layer.ood_tables import ood_tables, table2_of
 from experiments.theory import theorem3
 from models.cache import ModelCache
-from models.correlation import output_alpha
+from models.estimators import output_alpha
 from models.grid import evaluate_grid, grid_1d
 from models.task_vectors import TaskVector
 from models.training import evaluate

@@ -31,7 +31,8 @@ from experiments.one_layer.edits import (
 )
 from experiments.theory.corollaries import EDIT_LABELS
 from models.cache import ModelCache
-from models.task_vectors import TaskVector, prune_magnitude, prune_rows
+from models.task_vectors import TaskVector
+from models.transforms import prune_magnitude, prune_rows
 
 METHODS = ("rows", "magnitude")
 

@@ -27,7 +27,7 @@ from experiments.config import Setup, lambda_grid, seeds_of, to_container
 from experiments.one_layer.common import lambda_curves, test_set, train_pair, training_curves
 from experiments.theory.theorem1 import pair_prediction
 from models.cache import ModelCache
-from models.correlation import exact_alpha, output_alpha
+from models.estimators import exact_alpha, output_alpha
 from models.task_vectors import TaskVector
 from models.training import evaluate
 from synthetic.tasks import make_tasks
