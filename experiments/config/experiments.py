@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field
 
-from synthetic.checks import check_choice, check_fields, check_int, choice, each, integer, number
+from synthetic.checks import check_choice, check_int, choice, each, integer, number
 from synthetic.checks import numbers as nums
 
 Num = int | float
@@ -27,9 +27,6 @@ class Experiment:
     name: str = MISSING
     n_seeds: int = integer(5, lo=1)  # seeds first_seed .. first_seed + n_seeds - 1
     first_seed: int = integer(0, lo=0)
-
-    def __post_init__(self) -> None:
-        check_fields(self, "experiment")
 
 
 @dataclass(kw_only=True)
