@@ -1,6 +1,6 @@
 """Moved to ``experiments.config`` (kept so that existing imports resolve)."""
 
-from experiments.config.testbeds import (  # noqa: F401
+from experiments.config import (  # noqa: F401
     CSetup,
     build_csetup,
     pair_tasks,

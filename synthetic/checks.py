@@ -7,6 +7,7 @@ Every check names the bad key, the value it got and the valid range, e.g.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -83,29 +84,25 @@ def check_list(key: str, values: Any, check: Callable[[str, Any], Any], *, empty
     return [check(f"{key}[{i}]", v) for i, v in enumerate(values)]
 
 
-# Declarative fields: the range of a config value is written once, on its dataclass field; a
-# dataclass checks its values with ``check_fields(self, section)`` (e.g. in ``__post_init__``).
+# Declarative fields: a value's range is written once, on its dataclass field (``metadata["check"]``);
+# ``check_fields(obj, section)`` runs every declared check (``None`` passes where ``optional``).
 def _field(default: Any, check: Callable[[str, Any], Any], optional: bool = False) -> Any:
-    def run(key: str, value: Any) -> None:
-        if not (optional and value is None):
-            check(key, value)
-
-    meta = {"check": run}
+    meta = {"check": check, "optional": optional}
     if isinstance(default, list | dict):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
 
 
 def integer(default: Any = dataclasses.MISSING, *, lo=None, hi=None, optional=False) -> Any:
-    return _field(default, lambda k, v: check_int(k, v, minimum=lo, maximum=hi), optional)
+    return _field(default, functools.partial(check_int, minimum=lo, maximum=hi), optional)
 
 
 def number(default: Any = dataclasses.MISSING, *, optional: bool = False, **rng: Any) -> Any:
-    return _field(default, lambda k, v: check_float(k, v, **rng), optional)
+    return _field(default, functools.partial(check_float, **rng), optional)
 
 
 def choice(default: Any, *options: Any) -> Any:
-    return _field(default, lambda k, v: check_choice(k, v, options))
+    return _field(default, functools.partial(check_choice, choices=options))
 
 
 def flag(default: Any = dataclasses.MISSING) -> Any:
@@ -114,18 +111,19 @@ def flag(default: Any = dataclasses.MISSING) -> Any:
 
 def each(default: Any, check: Callable[[str, Any], Any], *, empty: bool = False) -> Any:
     """A list field whose entries each pass ``check``."""
-    return _field(default, lambda k, v: check_list(k, v, check, empty=empty))
+    return _field(default, functools.partial(check_list, check=check, empty=empty))
 
 
 def numbers(default: Any = dataclasses.MISSING, *, empty: bool = False, **rng: Any) -> Any:
-    return each(default, lambda k, v: check_float(k, v, **rng), empty=empty)
+    return each(default, functools.partial(check_float, **rng), empty=empty)
 
 
 def check_fields(obj: Any, section: str) -> None:
     """Run the check of every declared field of the dataclass ``obj`` (keys ``section.field``)."""
     for f in dataclasses.fields(obj):
-        if "check" in f.metadata:
-            f.metadata["check"](f"{section}.{f.name}" if section else f.name, getattr(obj, f.name))
+        value, meta = getattr(obj, f.name), f.metadata
+        if "check" in meta and not (meta["optional"] and value is None):
+            meta["check"](f"{section}.{f.name}" if section else f.name, value)
 
 
 def check_room(d: Any, n_span: int, n_irrelevant: Any) -> int:

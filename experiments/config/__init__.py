@@ -1,11 +1,11 @@
-"""The config: its schema (Hydra structured configs in the ConfigStore, registered on import) and
-the value checks, before any work and without torch. ``VALIDATORS[name](cfg)`` returns the setup
-that the experiment's ``compute`` receives."""
+"""The config: its schema (Hydra structured configs in the ConfigStore, registered on import), the
+value checks, before any work and without torch, and the runtime setups built from a valid config.
+``VALIDATORS[name](cfg)`` returns the setup that the experiment's ``compute`` receives."""
 
 from experiments.config import checks, schema, testbeds
-from experiments.config.checks import *  # noqa: F403  (validate_*, lambda_axis, target_of, alphas_of)
-from experiments.config.setup import *  # noqa: F403  (Setup, build_setup, seeds_of, to_container, ...)
-from experiments.config.testbeds import *  # noqa: F403  (CSetup, LSetup, pair_tasks, rates, ...)
+from experiments.config.checks import *  # noqa: F403  (validate_*, build_setup, seeds_of, ...)
+from experiments.config.setups import *  # noqa: F403  (Setup, CSetup, LSetup, to_container, ...)
+from experiments.config.testbeds import *  # noqa: F403  (pair_tasks, rates, validate_cdigits_*, ...)
 
 VALIDATORS = {
     name: getattr(checks, f"validate_{name}", None) or getattr(testbeds, f"validate_{name}")

@@ -1,14 +1,165 @@
-"""Each one-layer experiment's checks across keys (the schema checks each key's own range), and the
-grids they define. No torch: a bad override fails before the heavy imports of a run."""
+"""Checks across keys (the schema checks each key's own range) and the one-layer validators. No torch:
+a bad override fails before the heavy imports of a run."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 from experiments.config import experiments as ex
-from experiments.config.setup import Setup, build, build_setup, check_eval, to_container
-from synthetic.checks import ConfigError, check_float, check_int, check_room, fail
+from experiments.config.schema import Config, Eval, Logging, PairData, Wandb
+from experiments.config.setups import Setup, grid, pair_setup, to_container
+from models.config import ModelConfig, TrainConfig
+from synthetic.checks import (
+    ConfigError,
+    check_fields,
+    check_float,
+    check_int,
+    check_list,
+    check_memory,
+    check_room,
+    fail,
+)
+
+
+def build(cls: type, section: str, values: Any) -> Any:
+    """``cls(**values)`` with every field's range checked; one line for the first unknown key."""
+    if not isinstance(values, dict):
+        raise fail(section, values, "must be a mapping")
+    fields = sorted(f.name for f in dataclasses.fields(cls))
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        key = f"{section}.{unknown[0]}" if section else unknown[0]
+        raise ConfigError(f"{key} is not a valid key: valid keys are {fields}")
+    obj = cls(**values)
+    check_fields(obj, section)
+    return obj
+
+
+def check_keys(cfg: Any) -> Config:
+    """The top level and logging (the experiment's validator checks data, model, train, eval)."""
+    c = {k: v for k, v in to_container(cfg).items() if k != "hydra"}
+    if "logging" in c:
+        build(Wandb, "logging.wandb", build(Logging, "logging", c["logging"]).wandb or {})
+    return build(Config, "", c)
+
+
+def too_big(key: str, value: Any, n: float, limit: int, what: str) -> None:
+    if n > limit:
+        raise fail(key, value, f"{what} would have more than {limit} points")
+
+
+def check_eval(ev: dict) -> dict:
+    e = build(Eval, "eval", ev)
+    if e.lam_min >= e.lam_max:
+        raise fail("eval.lam_min", ev["lam_min"], f"must be < eval.lam_max={ev['lam_max']!r}")
+    too_big("eval.lam_step", e.lam_step, (e.lam_max - e.lam_min) / e.lam_step, 100_000, "the grid")
+    return ev
+
+
+def build_setup(cfg: Any) -> Setup:
+    """Validate data/model/train/eval and the top level; raise ConfigError (one line) on the first bad key."""
+    c = to_container(cfg)
+    top = check_keys(c)
+    data = build(PairData, "data", c["data"])
+    model = build(ModelConfig, "model", c["model"])
+    train = build(TrainConfig, "train", c["train"])
+    for key in ("d", "n_tokens"):
+        if getattr(model, key) != getattr(data, key):
+            raise fail(
+                f"model.{key}", getattr(model, key), f"must equal data.{key}={getattr(data, key)!r}"
+            )
+    check_room(data.d, 2, data.n_irrelevant)  # d holds the pair's two directions + irrelevant ones
+    sample = data.n_tokens * data.d * (8 if top.dtype == "float64" else 4)  # one sample: P x d
+    check_memory(
+        "data.n_test", data.n_test, 3 * data.n_test * sample, "the test sets (up to 3 tasks)"
+    )
+    check_memory("train.n_val", train.n_val, train.n_val * sample, "the validation set")
+    if train.mode == "epochs":
+        check_memory("train.n_train", train.n_train, train.n_train * sample, "the training set")
+    if "eval" in c:
+        check_eval(c["eval"])
+    return pair_setup(top, data, model, train)
+
+
+def seeds_of(exp: dict) -> list[int]:
+    """experiment.n_seeds seeds starting at experiment.first_seed."""
+    n = check_int("experiment.n_seeds", exp.get("n_seeds"), minimum=1)
+    first = check_int("experiment.first_seed", exp.get("first_seed", 0), minimum=0)
+    return list(range(first, first + n))
+
+
+def alphas_of(exp: dict) -> list[float]:
+    """experiment.alpha_min .. alpha_max in steps of alpha_step (ranges checked by the schema)."""
+    lo, hi = float(exp["alpha_min"]), float(exp["alpha_max"])
+    if lo > hi:
+        raise fail(
+            "experiment.alpha_min",
+            exp["alpha_min"],
+            f"must be <= experiment.alpha_max={exp['alpha_max']!r}",
+        )
+    return grid(lo, hi, float(exp["alpha_step"]))
+
+
+def lambda_axis(exp: dict, step_key: str = "lam_step", prefix: str = "experiment") -> list[float]:
+    """The λ axis of a 2-D grid: lam_min .. lam_max in steps of ``step_key`` (ranges: the schema)."""
+    lo, hi, step = float(exp["lam_min"]), float(exp["lam_max"]), float(exp[step_key])
+    if lo >= hi:
+        raise fail(
+            f"{prefix}.lam_min", exp["lam_min"], f"must be < {prefix}.lam_max={exp['lam_max']!r}"
+        )
+    too_big(f"{prefix}.{step_key}", step, (hi - lo) / step, 1000, "each λ axis")
+    return grid(lo, hi, step)
+
+
+MAX_GAMMA_NORM2 = 1.1  # normalize=true absorbs estimation error up to this Σγ² + κ², no more
+
+
+def target_of(exp: dict, prefix: str = "experiment", gamma_key: str = "gamma") -> dict[str, Any]:
+    """The out-of-domain target: γ (two entries), κ and how they were normalised.
+
+    κ = null means √max(0, 1 − Σγ²) (clipped at 0). μ_T' must be a unit vector: Σγ² + κ² = 1.
+    With ``normalize: true`` a small excess (Σγ² + κ² ≤ 1.1, e.g. the paper's estimates with
+    Σγ² = 1.033) is removed by dividing (γ, κ) by their norm; otherwise it is an error.
+    """
+    key, gamma, kappa = f"{prefix}.{gamma_key}", exp.get(gamma_key), exp.get("kappa")
+    if not isinstance(gamma, list) or len(gamma) != 2:
+        raise fail(key, gamma, "must list 2 coefficients (γ1, γ2): the grid is over (λ1, λ2)")
+    g = [check_float(f"{key}[{i}]", v, low=-1.0, high=1.0) for i, v in enumerate(gamma)]
+    if g[0] == 0.0 and g[1] == 0.0:
+        raise fail(
+            key,
+            gamma,
+            "some γ_i must be non-zero (all zero is Theorem 3's impossibility "
+            f"case, covered by {prefix}.kappas containing 1.0)",
+        )
+    s2 = g[0] ** 2 + g[1] ** 2
+    k = math.sqrt(max(0.0, 1.0 - s2)) if kappa is None else float(kappa)
+    norm2 = s2 + k * k
+    if abs(norm2 - 1.0) > 1e-6 and not exp.get("normalize", False):
+        raise fail(
+            key,
+            gamma,
+            f"Σγ² + κ² = {norm2:.4f} must equal 1 (μ_T' is a unit vector; "
+            f"set {prefix}.normalize=true to rescale an estimate)",
+        )
+    if abs(norm2 - 1.0) > 1e-6 and norm2 > MAX_GAMMA_NORM2:
+        raise fail(
+            key,
+            gamma,
+            f"Σγ² + κ² = {norm2:.4f} > {MAX_GAMMA_NORM2} is too far from a unit "
+            "vector to be an estimate; give γ with Σγ² ≤ 1",
+        )
+    scale = 1.0 / math.sqrt(norm2)
+    return {
+        "gamma_input": g,
+        "kappa_input": kappa,
+        "gamma": [v * scale for v in g],
+        "kappa": k * scale,
+        "scale": scale,
+        "norm2_input": norm2,
+    }
 
 
 def _exp(cfg: Any, schema: type) -> tuple[Setup, dict]:
@@ -17,6 +168,14 @@ def _exp(cfg: Any, schema: type) -> tuple[Setup, dict]:
     exp = to_container(cfg)["experiment"]
     build(schema, "experiment", exp)
     return setup, exp
+
+
+def check_ranks(ranks: Any, top: int) -> None:
+    check_list(
+        "experiment.ranks",
+        ranks,
+        lambda _, r: check_int("experiment.ranks[]", r, minimum=1, maximum=top),
+    )
 
 
 def max_rank(setup: Setup) -> int:
@@ -33,19 +192,6 @@ def validate_task_pair(cfg: Any) -> Setup:
     return _exp(cfg, ex.TaskPair)[0]
 
 
-def alphas_of(exp: dict) -> list[float]:
-    """experiment.alpha_min .. alpha_max in steps of alpha_step (inclusive), rounded to 10 digits."""
-    lo = check_float("experiment.alpha_min", exp.get("alpha_min"), low=-1.0, high=1.0)
-    hi = check_float("experiment.alpha_max", exp.get("alpha_max"), low=-1.0, high=1.0)
-    step = check_float("experiment.alpha_step", exp.get("alpha_step"), low=0.0, low_open=True)
-    if lo > hi:
-        raise ConfigError(
-            f"experiment.alpha_min={exp.get('alpha_min')!r} is invalid: must be <= experiment.alpha_max={exp.get('alpha_max')!r}"
-        )
-    n = math.floor((hi - lo) / step + 1e-9) + 1
-    return [round(lo + i * step, 10) for i in range(n)]
-
-
 def validate_phase_diagram(cfg: Any) -> Setup:
     setup, exp = _exp(cfg, ex.PhaseDiagram)
     alphas_of(exp)
@@ -60,80 +206,6 @@ def validate_gradients(cfg: Any) -> Setup:
         )
     check_int("experiment.merge_tasks", exp["merge_tasks"], maximum=setup.d - 1)
     return setup
-
-
-def lambda_axis(exp: dict, step_key: str = "lam_step", prefix: str = "experiment") -> list[float]:
-    """The λ axis of a 2-D grid: experiment.lam_min .. lam_max in steps of ``step_key`` (inclusive)."""
-    lo = check_float(f"{prefix}.lam_min", exp.get("lam_min"))
-    hi = check_float(f"{prefix}.lam_max", exp.get("lam_max"))
-    if lo >= hi:
-        raise ConfigError(
-            f"{prefix}.lam_min={exp.get('lam_min')!r} is invalid: must be < {prefix}.lam_max={exp.get('lam_max')!r}"
-        )
-    step = check_float(f"{prefix}.{step_key}", exp.get(step_key), low=0.0, low_open=True)
-    if (hi - lo) / step > 1000:
-        raise ConfigError(
-            f"{prefix}.{step_key}={step!r} is invalid: each λ axis would have more than 1000 points"
-        )
-    n = math.floor((hi - lo) / step + 1e-9) + 1
-    return [round(lo + i * step, 10) for i in range(n)]
-
-
-MAX_GAMMA_NORM2 = 1.1  # normalize=true absorbs estimation error up to this Σγ² + κ², no more
-
-
-def target_of(exp: dict, prefix: str = "experiment", gamma_key: str = "gamma") -> dict[str, Any]:
-    """The out-of-domain target: γ (two entries), κ and how they were normalised.
-
-    κ = null means √max(0, 1 − Σγ²) (clipped at 0). μ_T' must be a unit vector: Σγ² + κ² = 1.
-    With ``normalize: true`` a small excess (Σγ² + κ² ≤ 1.1, e.g. the paper's estimates with
-    Σγ² = 1.033) is removed by dividing (γ, κ) by their norm; otherwise it is an error.
-    """
-    gamma = exp.get(gamma_key)
-    if not isinstance(gamma, list) or len(gamma) != 2:
-        raise ConfigError(
-            f"{prefix}.{gamma_key}={gamma!r} is invalid: must list 2 coefficients (γ1, γ2): the grid is over (λ1, λ2)"
-        )
-    g = [
-        check_float(f"{prefix}.{gamma_key}[{i}]", v, low=-1.0, high=1.0)
-        for i, v in enumerate(gamma)
-    ]
-    if g[0] == 0.0 and g[1] == 0.0:
-        raise ConfigError(
-            f"{prefix}.{gamma_key}={gamma!r} is invalid: some γ_i must be non-zero (all zero is Theorem 3's "
-            f"impossibility case, covered by {prefix}.kappas containing 1.0)"
-        )
-    normalize = exp.get("normalize", False)
-    if not isinstance(normalize, bool):
-        raise ConfigError(f"{prefix}.normalize={normalize!r} is invalid: must be true or false")
-    s2 = g[0] ** 2 + g[1] ** 2
-    kappa = exp.get("kappa")
-    k = (
-        math.sqrt(max(0.0, 1.0 - s2))
-        if kappa is None
-        else check_float(f"{prefix}.kappa", kappa, low=0.0, high=1.0)
-    )
-    norm2 = s2 + k * k
-    if abs(norm2 - 1.0) > 1e-6:
-        if not normalize:
-            raise ConfigError(
-                f"{prefix}.{gamma_key}={gamma!r} is invalid: Σγ² + κ² = {norm2:.4f} must equal 1 (μ_T' is a "
-                f"unit vector; set {prefix}.normalize=true to rescale an estimate)"
-            )
-        if norm2 > MAX_GAMMA_NORM2:
-            raise ConfigError(
-                f"{prefix}.{gamma_key}={gamma!r} is invalid: Σγ² + κ² = {norm2:.4f} > {MAX_GAMMA_NORM2} is too far "
-                "from a unit vector to be an estimate; give γ with Σγ² ≤ 1"
-            )
-    scale = 1.0 / math.sqrt(norm2)
-    return {
-        "gamma_input": g,
-        "kappa_input": kappa,
-        "gamma": [v * scale for v in g],
-        "kappa": k * scale,
-        "scale": scale,
-        "norm2_input": norm2,
-    }
 
 
 def validate_ood(cfg: Any) -> Setup:
@@ -163,11 +235,7 @@ def _validate_edits(cfg: Any, schema: type) -> tuple[Setup, dict]:
 
 def validate_low_rank(cfg: Any) -> Setup:
     setup, exp = _validate_edits(cfg, ex.LowRank)
-    ranks = exp.get("ranks")
-    if not isinstance(ranks, list) or not ranks:
-        raise ConfigError(f"experiment.ranks={ranks!r} is invalid: must be a non-empty list")
-    for r in ranks:
-        check_int("experiment.ranks[]", r, minimum=1, maximum=max_rank(setup))
+    check_ranks(exp["ranks"], max_rank(setup))
     return setup
 
 

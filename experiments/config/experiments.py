@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field
 
-from synthetic.checks import check_choice, check_fields, check_int, choice, each, integer, number
+from synthetic.checks import check_choice, check_int, choice, each, integer, number
 from synthetic.checks import numbers as nums
 
 Num = int | float
@@ -27,9 +27,6 @@ class Experiment:
     name: str = MISSING
     n_seeds: int = integer(5, lo=1)  # seeds first_seed .. first_seed + n_seeds - 1
     first_seed: int = integer(0, lo=0)
-
-    def __post_init__(self) -> None:
-        check_fields(self, "experiment")
 
 
 @dataclass(kw_only=True)
@@ -82,16 +79,16 @@ class Ood(Experiment):
     name: str = "ood"
     label: str | None = "paper's γ"
     gamma: list[Num] = lst(0.792, -0.637)
-    kappa: Num | None = None  # null: sqrt(max(0, 1 - sum gamma^2))
+    kappa: Num | None = number(None, optional=True, **FRAC)  # null: sqrt(max(0, 1 - Σγ²))
     normalize: bool = True  # rescale (gamma, kappa) to a unit vector (if sum of squares <= 1.1)
-    lam_min: Num = -2.0  # the (lambda1, lambda2) grid: [-2, 3]^2
-    lam_max: Num = 3.0
-    lam_step: Num = 0.1
+    lam_min: Num = number(-2.0)  # the (lambda1, lambda2) grid: [-2, 3]^2
+    lam_max: Num = number(3.0)
+    lam_step: Num = number(0.1, **POS)
     n_val: int = integer(512, lo=1)  # validation samples of T' (to choose the best point)
     estimator_output: str = choice("batch", "batch", "hidden")  # gamma-hat output vector
     beta: Num | None = number(None, optional=True, low=0.0)  # null: beta-hat (T1's hinge slope)
     kappas: list[Num] = nums(KAPPAS, empty=True, **FRAC)  # [] disables the kappa sweep
-    sweep_lam_step: Num = 0.2  # coarser grid for the kappa sweep and the gamma map
+    sweep_lam_step: Num = number(0.2, **POS)  # coarser grid for the kappa sweep and the gamma map
     sweep_n: int = integer(256, lo=1)  # validation and test samples per kappa
     gamma_map_step: Num | None = number(None, optional=True, **KEEP)  # null disables the map
     map_seeds: int = integer(2, lo=1)
@@ -106,9 +103,9 @@ class Edits(Experiment):
     contradictory_alpha: Num = number(-0.8, low=-1.0, high=0.0, high_open=True)
     ood_gamma: list[Num] = lst(0.2, -0.4)  # the ood_span target (kappa = sqrt(1 - sum gamma^2))
     pair_lam_step: Num = number(0.2, **POS)  # lambda grid of the pair edits: eval.lam_min..max
-    lam_min: Num = -2.0  # (lambda1, lambda2) grid of the out-of-domain edit
-    lam_max: Num = 3.0
-    ood_lam_step: Num = 0.5
+    lam_min: Num = number(-2.0)  # (lambda1, lambda2) grid of the out-of-domain edit
+    lam_max: Num = number(3.0)
+    ood_lam_step: Num = number(0.5, **POS)
     n_eval: int = integer(256, lo=2)  # samples per task (and per T' split) for every edit
 
 
@@ -152,9 +149,9 @@ class CDigitsOod(CDigits):
     t1: list[Num] = lst(0.85, 0.15)
     t2: list[Num] = lst(0.05, 0.95)
     target: list[Num] = lst(0.9, 0.1)
-    lam_min: Num = -2.0  # (lambda1, lambda2) grid [-2, 3]^2, step 0.2 (the paper's Table 2)
-    lam_max: Num = 3.0
-    lam_step: Num = 0.2
+    lam_min: Num = number(-2.0)  # (lambda1, lambda2) grid [-2, 3]^2, step 0.2 (the paper's Table 2)
+    lam_max: Num = number(3.0)
+    lam_step: Num = number(0.2, **POS)
     high_accuracy: Num = number(0.95, **KEEP)  # region: accuracy >= this x fine-tuned on T'
 
 
