@@ -112,3 +112,19 @@ def beta_hat(lams: np.ndarray, hinge_t1: np.ndarray) -> dict[str, float]:
     """Slope of T1's mean hinge against |λ2| on Ψ0 + ΔΨ_T1 + λ2 ΔΨ_T2 (the |λ|β term; irrelevant pair)."""
     fit = beta_fit(lams, hinge_t1)
     return {"beta_hat": max(fit["slope"], 0.0), "slope": fit["slope"], "r2": fit["r2"]}
+
+
+def mean_curves(per_seed: list[dict], tasks=("T1", "T2")) -> dict[str, dict[str, np.ndarray]]:
+    """Mean and std over seeds (ddof 1; zeros for one seed) of each task's accuracy and hinge curves."""
+    curves = {}
+    for n in tasks:
+        acc = np.stack([p[n]["acc"] for p in per_seed])
+        hin = np.stack([p[n]["hinge"] for p in per_seed])
+        sd = (lambda a: a.std(0, ddof=1)) if len(per_seed) > 1 else (lambda a: np.zeros(a.shape[1]))
+        curves[n] = {
+            "acc_mean": acc.mean(0),
+            "acc_std": sd(acc),
+            "hinge_mean": hin.mean(0),
+            "hinge_std": sd(hin),
+        }
+    return curves

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from experiments.analysis import mean_std, table1
+from experiments.analysis import mean_curves, mean_std, table1
 from experiments.cdigits.common import (
     World,
     bookkeeping,
@@ -52,22 +52,6 @@ def measure_pair(
         for out in alphas:
             alphas[out].append(output_alpha(m1, m2, x, output=out))
     return per_seed, alphas
-
-
-def mean_curves(per_seed: list[dict]) -> dict[str, dict[str, np.ndarray]]:
-    """T1's and T2's accuracy and hinge curves, mean and std (ddof 1; zeros for one seed)."""
-    curves = {}
-    for n in ("T1", "T2"):
-        acc = np.stack([p[n]["acc"] for p in per_seed])
-        hin = np.stack([p[n]["hinge"] for p in per_seed])
-        sd = (lambda a: a.std(0, ddof=1)) if len(per_seed) > 1 else (lambda a: np.zeros(a.shape[1]))
-        curves[n] = {
-            "acc_mean": acc.mean(0),
-            "acc_std": sd(acc),
-            "hinge_mean": hin.mean(0),
-            "hinge_std": sd(hin),
-        }
-    return curves
 
 
 def lambda_table(results: dict, lams) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import dataclasses
 import math
 from typing import Any
 
-from experiments.config import experiments as ex
+import experiments.config.experiments as ex
 from experiments.config.schema import Config, Eval, Logging, PairData, Wandb
 from experiments.config.setups import Setup, grid, pair_setup, to_container
 from models.config import ModelConfig, TrainConfig

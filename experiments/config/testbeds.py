@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from experiments.config import experiments as ex
-from experiments.config import schema as sc
+import experiments.config.experiments as ex
+import experiments.config.schema as sc
 from experiments.config.checks import (
     build,
     check_eval,

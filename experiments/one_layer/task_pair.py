@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from experiments.analysis import mean_std, table1
+from experiments.analysis import mean_curves, mean_std, table1
 from experiments.config import Setup, lambda_grid, seeds_of, to_container
 from experiments.one_layer.common import lambda_curves, test_set, train_pair, training_curves
 from experiments.theory.theorem1 import pair_prediction
@@ -57,22 +57,6 @@ def _evaluate_seed(s, psi0, trained, tasks, lams, setup: Setup, ev: dict):
         )
     alpha_hat = output_alpha(res["T1"].model, res["T2"].model, X, batch_size=min(256, X.shape[0]))
     return curves, own, alpha_hat
-
-
-def _mean_curves(per_seed: list[dict], tasks) -> dict[str, dict[str, np.ndarray]]:
-    """Mean and std over seeds (ddof 1; zeros for one seed) of each task's accuracy and hinge curves."""
-    curves = {}
-    for n in tasks:
-        acc = np.stack([p[n]["acc"] for p in per_seed])
-        hin = np.stack([p[n]["hinge"] for p in per_seed])
-        sd = (lambda a: a.std(0, ddof=1)) if len(per_seed) > 1 else (lambda a: np.zeros(a.shape[1]))
-        curves[n] = {
-            "acc_mean": acc.mean(0),
-            "acc_std": sd(acc),
-            "hinge_mean": hin.mean(0),
-            "hinge_std": sd(hin),
-        }
-    return curves
 
 
 def _wandb(label: str, lams: np.ndarray, curves: dict, trained) -> dict[str, Any]:
@@ -116,7 +100,7 @@ def compute(
         per_seed.append(curves_s)
         own += own_s
         alpha_hats.append(alpha_hat)
-    curves = _mean_curves(per_seed, tasks)
+    curves = mean_curves(per_seed, tasks)
     ft_acc_t1 = float(np.mean([o["accuracy"] for o in own if o["task"] == "T1"]))
     t1 = table1(lams, curves, ft_acc_t1, ev)
     results = {
