@@ -19,8 +19,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.checks import check_keys
-from experiments.config import to_container
+from experiments.config import check_keys, to_container
 from experiments.io import atomic_write_text, load_metrics
 from experiments.registry import EXPERIMENTS, resolve
 from experiments.tracking import Tracker

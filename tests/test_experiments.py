@@ -24,7 +24,7 @@ def _compose(overrides=()):
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_config_composes_and_validates(name):
-    from experiments.checks import VALIDATORS
+    from experiments.config import VALIDATORS
 
     cfg = _compose([f"experiment={name}"])
     assert cfg.experiment.name in VALIDATORS

@@ -223,7 +223,7 @@ def test_config_checks_run_before_torch_is_imported():
         "import sys\n"
         "from hydra import compose, initialize_config_dir\n"
         "import experiments.run as r\n"
-        "from experiments.checks import VALIDATORS\n"
+        "from experiments.config import VALIDATORS\n"
         "from synthetic.checks import ConfigError\n"
         f"with initialize_config_dir(version_base='1.3', config_dir='{ROOT / 'conf'}'):\n"
         "    cfg = compose('config', overrides=['experiment=phase_diagram', 'experiment.n_seeds=-1'])\n"

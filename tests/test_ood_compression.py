@@ -9,7 +9,7 @@ from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 from tolerance import tol
 
-from experiments.checks import target_of
+from experiments.config import target_of
 from experiments.io import load_metrics
 from experiments.one_layer import low_rank, pruning
 from experiments.report import main as report_main

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from experiments.cdigits_config import CSetup
+from experiments.config import CSetup
 from models.task_vectors import TaskVector
 from models.vit import ViT
 from models.vit_cache import ViTCache, cache_key, weights_digest

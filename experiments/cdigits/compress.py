@@ -20,8 +20,7 @@ from tqdm.auto import tqdm
 
 from experiments.analysis import table1
 from experiments.cdigits.common import bookkeeping, prepare, task_vector
-from experiments.cdigits_config import CSetup, pair_tasks
-from experiments.config import lambda_grid, to_container
+from experiments.config import CSetup, lambda_grid, pair_tasks, to_container
 from models.grid import evaluate_grid
 from models.transforms import low_rank, prune_magnitude
 from models.vit_train import evaluate

@@ -28,9 +28,7 @@ from experiments.cdigits.common import (
     prepare,
     task_vector,
 )
-from experiments.cdigits_config import CSetup, rates
-from experiments.checks import lambda_axis
-from experiments.config import to_container
+from experiments.config import CSetup, lambda_axis, rates, to_container
 from experiments.paper import CDIGITS_GAMMA as PAPER_GAMMA
 from experiments.paper import CDIGITS_TABLE2 as PAPER_TABLE2
 from experiments.theory import theorem3

@@ -26,8 +26,7 @@ from experiments.cdigits.common import (
     prepare,
     task_vector,
 )
-from experiments.cdigits_config import CSetup, pair_tasks
-from experiments.config import lambda_grid, to_container
+from experiments.config import CSetup, lambda_grid, pair_tasks, to_container
 from experiments.paper import CDIGITS_ALPHA as PAPER_ALPHA
 from models.estimators import output_alpha
 from models.grid import evaluate_grid

@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
+from experiments.config import LSetup
 from experiments.lm.corpus import Books, encode, text_hash
-from experiments.lm_config import LSetup
 
 
 class Checkpoints:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
-from experiments.lm_config import LSetup, read_corpus
+from experiments.config import LSetup
+from synthetic.books import read_corpus
 from synthetic.runtime import derive_seed, generator
 
 ALPHA_WINDOWS = 16  # windows per book for α̂ (and for the held-out loss)

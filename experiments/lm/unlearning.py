@@ -25,11 +25,10 @@ from tqdm.auto import tqdm
 
 from experiments.analysis import mean_std
 from experiments.claims.lm import endpoints
-from experiments.config import to_container
+from experiments.config import LSetup, to_container
 from experiments.lm.checkpoints import Checkpoints
 from experiments.lm.corpus import encode, fixed_prompts, split_books
 from experiments.lm.measure import Probe, drops, tables, wandb_tables
-from experiments.lm_config import LSetup
 from experiments.paper import LM_ALPHA, LM_DROP_PERCENT
 
 KINDS = ("full", "lora")

@@ -94,7 +94,7 @@ def _pair_tasks(setup: Setup, exp: dict) -> dict[str, dict]:
 
 def prepare(setup: Setup, c: dict, cache: ModelCache | None = None, *, progress: bool) -> EditSuite:
     """Fine-tune (or fetch) every model the edits need and sample their data (``c``: the config)."""
-    from experiments.checks import lambda_axis, target_of
+    from experiments.config import lambda_axis, target_of
 
     exp, ev = c["experiment"], c["eval"]
     seeds = seeds_of(exp)

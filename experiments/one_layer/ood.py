@@ -33,8 +33,7 @@ import torch
 from tqdm.auto import tqdm
 
 from experiments.analysis import best_points, beta_hat, mean_std, stack_parts
-from experiments.checks import lambda_axis, target_of
-from experiments.config import Setup, seeds_of, to_container
+from experiments.config import Setup, lambda_axis, seeds_of, target_of, to_container
 from experiments.one_layer.common import psi0_for_seed, test_set, train_all
 from experiments.one_layer.ood_common import TARGET, geometry_for, grid_maps, val_set
 from experiments.one_layer.ood_sweeps import Combos, gamma_map, kappa_sweep

@@ -23,8 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from experiments.analysis import beta_fit
-from experiments.checks import alphas_of
-from experiments.config import Setup, lambda_grid, seeds_of, to_container
+from experiments.config import Setup, alphas_of, lambda_grid, seeds_of, to_container
 from experiments.one_layer.common import lambda_curves, psi0_for_seed, test_set, train_jobs
 from experiments.theory.theorem1 import addition_threshold, negation_lower_bound
 from models.cache import ModelCache
