@@ -1,7 +1,9 @@
 """Shared analysis of measured curves and grids, used by every testbed (pure numpy).
 
 Table 1 selection (best λ for multi-task learning and for unlearning), the best point of a 2-D λ grid
-chosen on validation and reported on test, β̂ (T1's hinge slope against |λ|), mean ± std over seeds.
+chosen on validation and reported on test, β̂ (T1's hinge slope against |λ|), mean ± std over seeds,
+and the (α, λ) phase-diagram analysis: λ*(α) with its line fit, β̂ at α = 0, the retention limit
+λ_min(α) with its log-log shape.
 """
 
 from __future__ import annotations
@@ -128,3 +130,105 @@ def mean_curves(per_seed: list[dict], tasks=("T1", "T2")) -> dict[str, dict[str,
             "hinge_std": sd(hin),
         }
     return curves
+
+
+# ---- (α, λ) phase diagram ------------------------------------------------------------------------
+def _half_line_start(ok: np.ndarray, lams: np.ndarray) -> float:
+    """Smallest λ such that ``ok`` holds from it to the end of the grid (NaN if not even at the end)."""
+    if not ok[-1]:
+        return float("nan")
+    i = len(ok) - 1
+    while i > 0 and ok[i - 1]:
+        i -= 1
+    return float(lams[i])
+
+
+def _multi_task_threshold(alphas: np.ndarray, lams: np.ndarray, h2: np.ndarray, eps: float) -> dict:
+    """λ*(α), the α with T2 successes below it, and the line fit of λ*(α) over α ≥ 0."""
+    # λ*(α): where the half-line of success starts, i.e. the smallest λ from which T2's mean hinge stays
+    # ≤ ε up to the end of the grid (Theorem 1's condition is a half-line λ ≥ 1 − α + β).
+    lam_star = np.array([_half_line_start(h2[a] <= eps, lams) for a in range(len(alphas))])
+    # Successes outside that half-line (e.g. at very negative λ) are counted, not hidden.
+    stray = [
+        float(a)
+        for k, a in enumerate(alphas)
+        if ((h2[k] <= eps) & (lams < (lam_star[k] if np.isfinite(lam_star[k]) else np.inf))).any()
+    ]
+    pos = (alphas >= 0) & np.isfinite(lam_star)
+    fit = None
+    if pos.sum() >= 2:
+        slope, intercept = np.polyfit(alphas[pos], lam_star[pos], 1)
+        fit = {"slope": float(slope), "intercept": float(intercept), "n_points": int(pos.sum())}
+    return {
+        "lambda_star": lam_star.tolist(),
+        "alphas_with_T2_success_below_lambda_star": stray,
+        "lambda_star_fit": fit,
+    }
+
+
+def _beta(alphas: np.ndarray, lams: np.ndarray, h1: np.ndarray) -> dict | None:
+    """β̂ (T1's mean hinge against |λ|) at α = 0; None when α = 0 is not on the grid."""
+    a0 = int(np.argmin(np.abs(alphas)))
+    if abs(alphas[a0]) >= 1e-9:
+        return None
+    fit = beta_fit(lams, h1[a0])
+    return {
+        "beta_hat": fit["slope"],
+        "intercept": fit["intercept"],
+        "r2": fit["r2"],
+        "max_T1_hinge": float(h1[a0].max()),
+    }
+
+
+def _retention(alphas: np.ndarray, lams: np.ndarray, h1: np.ndarray, eps: float) -> dict:
+    """λ_min(α) (T1 kept on [λ_min, 0]), its censoring at the grid's end, and its log-log shape."""
+    zero = int(np.argmin(np.abs(lams)))
+    lam_min = []
+    for a in range(len(alphas)):
+        ok = h1[a] <= eps
+        if not ok[zero]:
+            lam_min.append(np.nan)
+            continue
+        i = zero
+        while i - 1 >= 0 and ok[i - 1]:
+            i -= 1
+        lam_min.append(lams[i])
+    lam_min = np.asarray(lam_min)
+    neg = (alphas < 0) & np.isfinite(lam_min) & (lam_min < 0)
+    censored = neg & (lam_min <= lams.min() + 1e-9)
+    usable = neg & ~censored
+    return {
+        "lambda_min_retained": lam_min.tolist(),
+        "lambda_min_censored": censored.tolist(),
+        "retention_shape": _loglog_shape(alphas, lam_min, usable),
+    }
+
+
+def _loglog_shape(alphas: np.ndarray, lam_min: np.ndarray, usable: np.ndarray) -> dict | None:
+    if usable.sum() < 2:
+        return None
+    slope, _ = np.polyfit(np.log(np.abs(alphas[usable])), np.log(np.abs(lam_min[usable])), 1)
+    c_hat = float(np.median(np.abs(lam_min[usable]) * alphas[usable] ** 2))
+    strong = usable & (alphas <= -0.5)
+    slope_strong = (
+        float(np.polyfit(np.log(np.abs(alphas[strong])), np.log(np.abs(lam_min[strong])), 1)[0])
+        if strong.sum() >= 2
+        else None
+    )
+    return {
+        "loglog_slope": float(slope),
+        "c_hat": c_hat,
+        "n_points": int(usable.sum()),
+        "alphas": alphas[usable].tolist(),
+        "loglog_slope_alpha_le_minus_half": slope_strong,
+    }
+
+
+def analyse(
+    alphas: np.ndarray, lams: np.ndarray, h1: np.ndarray, h2: np.ndarray, eps: float
+) -> dict[str, Any]:
+    """λ*(α) with a line fit, β̂ at α = 0, and the contradictory retention limit λ_min(α)."""
+    out = _multi_task_threshold(alphas, lams, h2, eps)
+    out["beta"] = _beta(alphas, lams, h1)
+    out.update(_retention(alphas, lams, h1, eps))
+    return out

@@ -9,9 +9,9 @@ import pytest
 from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
-from experiments.analysis import table1
+from experiments.analysis import analyse, table1
 from experiments.io import load_metrics
-from experiments.one_layer import phase_diagram, task_pair
+from experiments.one_layer import task_pair
 from experiments.run import run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +70,7 @@ def test_phase_analysis_recovers_a_planted_threshold():
     lams = np.round(np.arange(-3, 3.01, 0.1), 2)
     h2 = np.array([[0.0 if lam >= 1 - a else 1.0 for lam in lams] for a in alphas])
     h1 = np.array([[0.02 * abs(lam) for lam in lams] for _ in alphas])
-    an = phase_diagram.analyse(alphas, lams, h1, h2, eps=0.05)
+    an = analyse(alphas, lams, h1, h2, eps=0.05)
     assert an["lambda_star_fit"]["slope"] == pytest.approx(-1.0, abs=0.05)
     assert an["lambda_star_fit"]["intercept"] == pytest.approx(1.0, abs=0.05)
     assert an["beta"]["beta_hat"] == pytest.approx(0.02, abs=1e-6) and an["beta"]["r2"] > 0.99

@@ -2,7 +2,7 @@
 
 For every α of ``experiment.alphas`` (min, max, step) and seed: Ψ*_T1 (one per seed: T1 does not
 change with α, the cache trains it once) and Ψ*_T2(α); Ψ0 + ΔΨ_T1 + λ ΔΨ_T2 on both tasks over the λ grid.
-Measured, on the mean over seeds (``analyse``):
+Measured, on the mean over seeds (``experiments.analysis.analyse``):
 
 * λ*(α): the smallest λ at which T2's mean hinge ≤ ε; a line fitted over α ≥ 0 (slope and intercept
   against the theory's −1 and 1 + β);
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from experiments.analysis import beta_fit
+from experiments.analysis import analyse
 from experiments.config import Setup, alphas_of, lambda_grid, seeds_of, to_container
 from experiments.one_layer.common import lambda_curves, psi0_for_seed, test_set, train_jobs
 from experiments.theory.theorem1 import addition_threshold, negation_lower_bound
@@ -30,107 +30,6 @@ from models.cache import ModelCache
 from models.task_vectors import TaskVector
 from synthetic.patterns import pair_geometry
 from synthetic.tasks import make_task
-
-
-def _half_line_start(ok: np.ndarray, lams: np.ndarray) -> float:
-    """Smallest λ such that ``ok`` holds from it to the end of the grid (NaN if not even at the end)."""
-    if not ok[-1]:
-        return float("nan")
-    i = len(ok) - 1
-    while i > 0 and ok[i - 1]:
-        i -= 1
-    return float(lams[i])
-
-
-def _multi_task_threshold(alphas: np.ndarray, lams: np.ndarray, h2: np.ndarray, eps: float) -> dict:
-    """λ*(α), the α with T2 successes below it, and the line fit of λ*(α) over α ≥ 0."""
-    # λ*(α): where the half-line of success starts, i.e. the smallest λ from which T2's mean hinge stays
-    # ≤ ε up to the end of the grid (Theorem 1's condition is a half-line λ ≥ 1 − α + β).
-    lam_star = np.array([_half_line_start(h2[a] <= eps, lams) for a in range(len(alphas))])
-    # Successes outside that half-line (e.g. at very negative λ) are counted, not hidden.
-    stray = [
-        float(a)
-        for k, a in enumerate(alphas)
-        if ((h2[k] <= eps) & (lams < (lam_star[k] if np.isfinite(lam_star[k]) else np.inf))).any()
-    ]
-    pos = (alphas >= 0) & np.isfinite(lam_star)
-    fit = None
-    if pos.sum() >= 2:
-        slope, intercept = np.polyfit(alphas[pos], lam_star[pos], 1)
-        fit = {"slope": float(slope), "intercept": float(intercept), "n_points": int(pos.sum())}
-    return {
-        "lambda_star": lam_star.tolist(),
-        "alphas_with_T2_success_below_lambda_star": stray,
-        "lambda_star_fit": fit,
-    }
-
-
-def _beta(alphas: np.ndarray, lams: np.ndarray, h1: np.ndarray) -> dict | None:
-    """β̂ (T1's mean hinge against |λ|) at α = 0; None when α = 0 is not on the grid."""
-    a0 = int(np.argmin(np.abs(alphas)))
-    if abs(alphas[a0]) >= 1e-9:
-        return None
-    fit = beta_fit(lams, h1[a0])
-    return {
-        "beta_hat": fit["slope"],
-        "intercept": fit["intercept"],
-        "r2": fit["r2"],
-        "max_T1_hinge": float(h1[a0].max()),
-    }
-
-
-def _retention(alphas: np.ndarray, lams: np.ndarray, h1: np.ndarray, eps: float) -> dict:
-    """λ_min(α) (T1 kept on [λ_min, 0]), its censoring at the grid's end, and its log-log shape."""
-    zero = int(np.argmin(np.abs(lams)))
-    lam_min = []
-    for a in range(len(alphas)):
-        ok = h1[a] <= eps
-        if not ok[zero]:
-            lam_min.append(np.nan)
-            continue
-        i = zero
-        while i - 1 >= 0 and ok[i - 1]:
-            i -= 1
-        lam_min.append(lams[i])
-    lam_min = np.asarray(lam_min)
-    neg = (alphas < 0) & np.isfinite(lam_min) & (lam_min < 0)
-    censored = neg & (lam_min <= lams.min() + 1e-9)
-    usable = neg & ~censored
-    return {
-        "lambda_min_retained": lam_min.tolist(),
-        "lambda_min_censored": censored.tolist(),
-        "retention_shape": _loglog_shape(alphas, lam_min, usable),
-    }
-
-
-def _loglog_shape(alphas: np.ndarray, lam_min: np.ndarray, usable: np.ndarray) -> dict | None:
-    if usable.sum() < 2:
-        return None
-    slope, _ = np.polyfit(np.log(np.abs(alphas[usable])), np.log(np.abs(lam_min[usable])), 1)
-    c_hat = float(np.median(np.abs(lam_min[usable]) * alphas[usable] ** 2))
-    strong = usable & (alphas <= -0.5)
-    slope_strong = (
-        float(np.polyfit(np.log(np.abs(alphas[strong])), np.log(np.abs(lam_min[strong])), 1)[0])
-        if strong.sum() >= 2
-        else None
-    )
-    return {
-        "loglog_slope": float(slope),
-        "c_hat": c_hat,
-        "n_points": int(usable.sum()),
-        "alphas": alphas[usable].tolist(),
-        "loglog_slope_alpha_le_minus_half": slope_strong,
-    }
-
-
-def analyse(
-    alphas: np.ndarray, lams: np.ndarray, h1: np.ndarray, h2: np.ndarray, eps: float
-) -> dict[str, Any]:
-    """λ*(α) with a line fit, β̂ at α = 0, and the contradictory retention limit λ_min(α)."""
-    out = _multi_task_threshold(alphas, lams, h2, eps)
-    out["beta"] = _beta(alphas, lams, h1)
-    out.update(_retention(alphas, lams, h1, eps))
-    return out
 
 
 def _train(c: dict, setup: Setup, alphas: np.ndarray, seeds: list[int], progress, cache):
