@@ -9,8 +9,6 @@ An experiment is three pure steps, joined by the harness (``experiments.publish`
   from ``experiments``); an empty dict draws nothing.
 
 ``setup`` is what the experiment's validator returned; it is built once, before any work.
-An entry with ``legacy`` still has the old ``run(cfg, out_dir, progress=, job_key=)`` that writes
-its own outputs (being moved to the three steps).
 """
 
 from __future__ import annotations
@@ -24,10 +22,9 @@ from typing import Any
 @dataclass(frozen=True)
 class Spec:
     validate: str  # "module:function" (cfg) -> setup, raising ConfigError
-    compute: str | None = None
-    claims: str | None = None
-    figures: tuple[str, ...] = ()
-    legacy: str | None = None  # module with the old run(cfg, out_dir, ...)
+    compute: str  # "module:function" (cfg, setup, *, progress) -> results
+    claims: str | None = None  # "module:function" (results) -> claims rows
+    figures: tuple[str, ...] = ()  # each "module:function" (results) -> {stem: Figure}
 
 
 def resolve(ref: str) -> Callable[..., Any]:

@@ -2,18 +2,20 @@
 
 Hydra composes the config; this wrapper validates it (one-line ``ConfigError`` before any work),
 reuses a finished job whose ``metrics.json`` was made from the same resolved config and code (unless
-``recompute=true``), otherwise writes the resolved config and calls the experiment's pure
-``run(cfg, out_dir)``, then hands the results to wandb (one run per job, always finished).
+``recompute=true``), otherwise writes the resolved config, calls the experiment's pure
+``compute(cfg, setup)`` (``experiments.registry``), publishes its results (claims, figures,
+``metrics.json`` last: ``experiments.publish``), then hands them to wandb (one run per job, always
+finished).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -21,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.config import check_keys, to_container
 from experiments.io import atomic_write_text, load_metrics
-from experiments.registry import EXPERIMENTS, resolve
+from experiments.registry import EXPERIMENTS, Spec, resolve
 from experiments.tracking import Tracker
 from synthetic.checks import ConfigError
 from synthetic.files import code_hash as hash_files
@@ -109,13 +111,11 @@ def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
     return metrics
 
 
-def compute_and_publish(spec, cfg: DictConfig, setup, out_dir: Path, key: str) -> dict:
-    progress = bool(cfg.get("progress", False))
-    if spec.legacy is not None:
-        module = importlib.import_module(spec.legacy)
-        return module.run(cfg, out_dir, progress=progress, job_key=key)
+def compute_and_publish(spec: Spec, cfg: DictConfig, setup: Any, out_dir: Path, key: str) -> dict:
+    """The experiment computes (the heavy imports happen here); the harness publishes the results."""
     from experiments.publish import publish
 
+    progress = bool(cfg.get("progress", False))
     results = resolve(spec.compute)(cfg, setup, progress=progress)
     return publish(spec, results, out_dir, key)
 
