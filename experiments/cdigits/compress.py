@@ -91,7 +91,7 @@ def sweep(args: tuple, full: dict, key: str, values: list, transform, progress: 
     return rows
 
 
-def compute(cfg: Any, setup: CSetup, *, progress: bool = False, cache=None) -> dict[str, Any]:
+def compute(cfg: Any, setup: CSetup, *, progress: bool = False) -> dict[str, Any]:
     t0 = time.perf_counter()
     c = to_container(cfg)
     exp, ev = c["experiment"], c["eval"]

@@ -20,7 +20,5 @@ def pair_figures(results: dict[str, Any]) -> dict[str, Any]:
 
 def ood_figures(results: dict[str, Any]) -> dict[str, Any]:
     l1, l2 = np.asarray(results["lambda1"]), np.asarray(results["lambda2"])
-    g, shape = results["gamma_hat_values"], results["region"]["shape"]
-    value, attention = theorem3.margins(l1, l2, g)
-    wedge = theorem3.region(l1, l2, g, shape["threshold"], shape["box"])
-    return {"cdigits_ood": ood_figure(results, value, attention, wedge)}
+    ov = theorem3.overlay(l1, l2, results["gamma_hat_values"], results["region"]["shape"])
+    return {"cdigits_ood": ood_figure(results, ov["value"], ov["attention"], ov["shape"])}

@@ -108,7 +108,7 @@ def measure_all(world, models, tasks, setup, l1, l2, ev, own, progress):
     return V, T, units, gh
 
 
-def compute(cfg: Any, setup: CSetup, *, progress: bool = False, cache=None) -> dict[str, Any]:
+def compute(cfg: Any, setup: CSetup, *, progress: bool = False) -> dict[str, Any]:
     t0 = time.perf_counter()
     c = to_container(cfg)
     exp = c["experiment"]

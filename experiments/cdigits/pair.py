@@ -65,7 +65,7 @@ def lambda_table(results: dict, lams) -> dict[str, Any]:
     }
 
 
-def compute(cfg: Any, setup: CSetup, *, progress: bool = False, cache=None) -> dict[str, Any]:
+def compute(cfg: Any, setup: CSetup, *, progress: bool = False) -> dict[str, Any]:
     t0 = time.perf_counter()
     c = to_container(cfg)
     exp, ev = c["experiment"], c["eval"]

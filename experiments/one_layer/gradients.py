@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from experiments.config import seeds_of, to_container
+from experiments.config import Setup, seeds_of, to_container
 from experiments.one_layer.common import psi0_for_seed
 from experiments.one_layer.gradients_minibatch import (
     dominance,
@@ -146,7 +146,7 @@ def slopes(table: list[dict], kmax: int) -> tuple[float, float]:
     return tuple(loglog_slope([r["lr"] for r in s], [r["error"] for r in s]) for s in (smooth, sel))
 
 
-def compute(cfg: Any, setup, *, progress: bool = False, cache=None) -> dict[str, Any]:
+def compute(cfg: Any, setup: Setup, *, progress: bool = False) -> dict[str, Any]:
     """Parts 1–4 for every seed, averaged; the results of ``metrics.json`` (without the claims)."""
     c = to_container(cfg)
     exp = c["experiment"]

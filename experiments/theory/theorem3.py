@@ -111,10 +111,10 @@ def feasible(
 
 
 def overlay(
-    l1: np.ndarray, l2: np.ndarray, gamma: Sequence[float], shape: dict, literal: dict
+    l1: np.ndarray, l2: np.ndarray, gamma: Sequence[float], shape: dict, literal: dict | None = None
 ) -> dict[str, np.ndarray | None]:
     """What a figure draws of the fitted regions: the two margins (rows λ1), the fitted shape's
-    region and the literal region (``None`` when no c was fitted)."""
+    region and the literal region (``None`` when no literal fit is given or no c was fitted)."""
     value, attention = margins(l1, l2, gamma)
     return {
         "value": value,
@@ -122,7 +122,7 @@ def overlay(
         "shape": region(l1, l2, gamma, shape["threshold"], shape["box"]),
         "literal": (
             literal_region(l1, l2, gamma, literal["c"], literal["beta"])
-            if literal["c"] is not None
+            if literal is not None and literal["c"] is not None
             else None
         ),
     }
