@@ -64,7 +64,7 @@ docs-figures: ## Copy the main figures of results/ into docs/figures/ (the READM
 	   $(RESULTS)/cdigits_compress/cdigits_compress.png $(RESULTS)/lm_unlearning/lm_unlearning.png docs/figures/
 
 TINY_SWEEP := -m experiment=task_pair_irrelevant data.alpha=0.0,0.5 experiment.n_seeds=2 data.n_test=256 \
-              train.n_val=128 eval.lam_step=0.5 progress=false
+              train.n_val=128 eval.lam.step=0.5 progress=false
 
 sweep-cores: $(STAMP) ## A tiny 2-job sweep on all cores (joblib launcher) into multirun/task_pair
 	$(BIN)/python -m experiments.run $(TINY_SWEEP) hydra/launcher=cores

@@ -7,7 +7,8 @@ digit and above the float32 → JSON round trip), strings, booleans and structur
 ``job_key`` (a hash of the code) and the volatile keys (wall-clock times, cache counts: those that
 ``experiments.io`` keeps in ``run.json``; older trees may still hold some in ``metrics.json``). A key
 that only NEW has is listed as ``added`` and is not a difference (new results may add keys; they may
-not drop or change one). Prints one line per difference (at most ``--show`` per file) and a summary;
+not drop or change one). ``--skip /config`` leaves a subtree out (e.g. after a rename of config
+keys; the measurements must still agree). Prints one line per difference (at most ``--show`` per file) and a summary;
 exits 1 if anything differs or a job is missing from either tree.
 """
 
@@ -27,22 +28,25 @@ IGNORED_KEYS = frozenset({"job_key"}) | VOLATILE_KEYS
 ADDED = "added in new"
 
 
-def differences(a: Any, b: Any, rtol: float, atol: float, path: str = "") -> Iterator[str]:
-    """Every place where ``a`` and ``b`` differ, as ``path: old -> new`` lines."""
+def differences(
+    a: Any, b: Any, rtol: float, atol: float, path: str = "", skip: frozenset[str] = frozenset()
+) -> Iterator[str]:
+    """Every place where ``a`` and ``b`` differ, as ``path: old -> new`` lines (``skip``: key
+    paths such as ``/config`` left out, with everything under them)."""
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b)):
-            if k in IGNORED_KEYS:
+            if k in IGNORED_KEYS or f"{path}/{k}" in skip:
                 continue
             if k not in a or k not in b:
                 yield f"{path}/{k}: {ADDED if k not in a else 'missing in new'}"
             else:
-                yield from differences(a[k], b[k], rtol, atol, f"{path}/{k}")
+                yield from differences(a[k], b[k], rtol, atol, f"{path}/{k}", skip)
     elif isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             yield f"{path}: length {len(a)} -> {len(b)}"
         else:
             for i, (x, y) in enumerate(zip(a, b, strict=True)):
-                yield from differences(x, y, rtol, atol, f"{path}[{i}]")
+                yield from differences(x, y, rtol, atol, f"{path}[{i}]", skip)
     elif _number(a) and _number(b):
         if not math.isclose(a, b, rel_tol=rtol, abs_tol=atol):
             yield f"{path}: {a!r} -> {b!r}"
@@ -62,7 +66,9 @@ def metrics_files(root: Path) -> dict[str, Path]:
     }
 
 
-def compare_trees(old: Path, new: Path, rtol: float, atol: float, show: int) -> int:
+def compare_trees(
+    old: Path, new: Path, rtol: float, atol: float, show: int, skip: frozenset[str] = frozenset()
+) -> int:
     """Print the differences between two result trees; return the number of differing jobs."""
     a, b = metrics_files(old), metrics_files(new)
     bad = 0
@@ -72,7 +78,7 @@ def compare_trees(old: Path, new: Path, rtol: float, atol: float, show: int) -> 
             bad += 1
             continue
         found = differences(
-            json.loads(a[job].read_text()), json.loads(b[job].read_text()), rtol, atol
+            json.loads(a[job].read_text()), json.loads(b[job].read_text()), rtol, atol, skip=skip
         )
         diffs, added = [], []
         for line in found:
@@ -97,12 +103,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rtol", type=float, default=1e-6)
     p.add_argument("--atol", type=float, default=1e-9)
     p.add_argument("--show", type=int, default=10, help="differences printed per job")
+    p.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a key path left out of the comparison, e.g. /config when config keys were renamed "
+        "(repeatable; the output says what was skipped)",
+    )
     args = p.parse_args(argv)
     for root in (args.old, args.new):
         if not root.is_dir():
             print(f"ConfigError: {root} is not a directory", file=sys.stderr)
             return 2
-    return 1 if compare_trees(args.old, args.new, args.rtol, args.atol, args.show) else 0
+    skip = frozenset("/" + s.strip("/") for s in args.skip)
+    if skip:
+        print(f"skipped: {', '.join(sorted(skip))} (and everything under them)")
+    return 1 if compare_trees(args.old, args.new, args.rtol, args.atol, args.show, skip) else 0
 
 
 if __name__ == "__main__":

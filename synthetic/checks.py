@@ -21,6 +21,12 @@ def fail(key: str, value: Any, valid: str) -> ConfigError:
     return ConfigError(f"{key}={value!r} is invalid: {valid}")
 
 
+def need(ok: bool, key: str, value: Any, valid: str) -> None:
+    """Raise ``fail(key, value, valid)`` unless ``ok``."""
+    if not ok:
+        raise fail(key, value, valid)
+
+
 def check_int(
     key: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
 ) -> int:
@@ -133,20 +139,12 @@ def check_room(d: Any, n_span: int, n_irrelevant: Any) -> int:
     """
     d = check_int("data.d", d, minimum=1)
     if n_irrelevant is None:
-        if d - n_span < 1:
-            raise fail(
-                "data.d",
-                d,
-                f"must be >= {n_span + 1} ({n_span} task directions + at least 1 irrelevant pattern)",
-            )
+        why = f"{n_span} task directions + at least 1 irrelevant pattern"
+        need(d - n_span >= 1, "data.d", d, f"must be >= {n_span + 1} ({why})")
         return d - n_span
     n_irrelevant = check_int("data.n_irrelevant", n_irrelevant, minimum=1)
-    if n_span + n_irrelevant > d:
-        raise fail(
-            "data.d",
-            d,
-            f"must be >= {n_span + n_irrelevant} ({n_span} task directions + data.n_irrelevant={n_irrelevant})",
-        )
+    why = f"{n_span} task directions + data.n_irrelevant={n_irrelevant}"
+    need(n_span + n_irrelevant <= d, "data.d", d, f"must be >= {n_span + n_irrelevant} ({why})")
     return n_irrelevant
 
 
@@ -154,25 +152,14 @@ def available_memory() -> int:
     """Bytes of physical memory available now (Linux); a large number where it cannot be read."""
     try:
         with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        import os
-
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
+            line = next(x for x in fh if x.startswith("MemAvailable:"))
+            return int(line.split()[1]) * 1024
+    except (OSError, StopIteration):
         return 1 << 60
 
 
 def check_memory(key: str, value: Any, needed: float, what: str) -> None:
     """Refuse, before any work, a size whose arrays would not fit in 80% of the available memory."""
-    avail = available_memory()
-    if needed > 0.8 * avail:
-        raise fail(
-            key,
-            value,
-            f"{what} would need {needed / 2**30:.1f} GiB of memory and {avail / 2**30:.1f} GiB are available",
-        )
+    gib = available_memory() / 2**30
+    valid = f"{what} would need {needed / 2**30:.1f} GiB of memory and {gib:.1f} GiB are available"
+    need(needed <= 0.8 * gib * 2**30, key, value, valid)

@@ -202,7 +202,7 @@ def _rows(claims):
 
 def test_cdigits_pair_tiny_run(tmp_path):
     cfg = _compose(
-        ["experiment=cdigits_pair", *TINY, "eval.lam_step=0.4", f"cache_dir={tmp_path / 'cache'}"]
+        ["experiment=cdigits_pair", *TINY, "eval.lam.step=0.4", f"cache_dir={tmp_path / 'cache'}"]
     )
     m = run_experiment(cfg, tmp_path / "a")
     on_disk = load_metrics(tmp_path / "a" / "metrics.json")
@@ -220,7 +220,7 @@ def test_cdigits_pair_tiny_run(tmp_path):
 def test_cdigits_ood_and_compress_tiny_runs(tmp_path):
     cache = f"cache_dir={tmp_path / 'cache'}"
     m = run_experiment(
-        _compose(["experiment=cdigits_ood", *TINY, "experiment.lam_step=1.0", cache]),
+        _compose(["experiment=cdigits_ood", *TINY, "eval.lam.step=1.0", cache]),
         tmp_path / "o",
     )
     assert np.asarray(m["acc_mean"]).shape == (6, 6)

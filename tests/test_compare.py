@@ -133,3 +133,23 @@ def test_volatile_keys_are_ignored(tmp_path, capsys):
     new = _changed(lambda m: m.__setitem__("summary", {"train_seconds": 2.0}))
     code, out = _compare(tmp_path, {"j": old}, {"j": new}, capsys)
     assert code == 0, out
+
+
+def test_skip_leaves_out_a_renamed_config_but_never_a_measurement(tmp_path, capsys):
+    def rename(m):  # e.g. experiment.n_seeds -> experiment.seeds.n
+        m["config"]["experiment"] = {"seeds": {"n": m["config"]["experiment"].pop("n_seeds")}}
+
+    def rename_and_change(m):
+        rename(m)
+        m["T1"]["acc_mean"][0] += 1e-3
+
+    code, out = _compare(tmp_path, {"j": METRICS}, {"j": _changed(rename)}, capsys)
+    assert code == 1 and "/config/experiment/n_seeds: missing in new" in out
+    for edit, expected in ((rename, 0), (rename_and_change, 1)):
+        old, new = tmp_path / f"o{expected}", tmp_path / f"n{expected}"
+        for root, m in ((old, METRICS), (new, _changed(edit))):
+            (root / "j").mkdir(parents=True)
+            (root / "j" / "metrics.json").write_text(json.dumps(m))
+        assert compare_main([str(old), str(new), "--skip", "/config"]) == expected
+    out = capsys.readouterr().out
+    assert "skipped: /config" in out and "/T1/acc_mean[0]" in out and "n_seeds" not in out

@@ -55,7 +55,7 @@ def test_every_experiment_config_composes_and_validates(name):
         ("dtype=float16", r"^dtype='float16' is invalid"),
         ("experiment.n_seeds=-1", r"^experiment\.n_seeds=-1 is invalid: must be >= 1$"),
         ("experiment.first_seed=-2", r"^experiment\.first_seed=-2 is invalid"),
-        ("eval.lam_min=4", r"^eval\.lam_min=4 is invalid: must be < eval\.lam_max=3\.0$"),
+        ("eval.lam.min=4", r"^eval\.lam\.min=4 is invalid: must be < eval\.lam\.max=3\.0$"),
         ("experiment.low_rank=40", r"^experiment\.low_rank=40 is invalid: must be <= 32$"),
         ("batched=maybe", r"^batched='maybe' is invalid"),
     ],
@@ -211,3 +211,24 @@ def test_atomic_writes_get_normal_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (path.stat().st_mode & 0o777) == (0o666 & ~mask)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_lambda_grid_has_one_spelling(name):
+    """Each λ axis of every preset is a {min, max, step} node (eval.lam, experiment.*_lam) and no
+    other spelling (lam_min, lam_step, sweep_lam_step, lambdas, ...) exists."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.to_container(_compose([f"experiment={name}"]), resolve=False)
+    cfg.pop("hydra", None)
+
+    def walk(node, path):
+        for k, v in node.items():
+            if "lam" in k:
+                assert k == "lam" or k.endswith("_lam"), f"{path}{k}: another spelling of a λ grid"
+                assert isinstance(v, dict) and sorted(v) == ["max", "min", "step"], f"{path}{k}"
+            elif isinstance(v, dict):
+                walk(v, f"{path}{k}.")
+
+    walk(cfg, "")
+    assert sorted(cfg["eval"]["lam"]) == ["max", "min", "step"]

@@ -19,7 +19,7 @@ TINY = [
     "experiment.n_seeds=2",
     "data.n_test=128",
     "train.n_val=128",
-    "eval.lam_step=0.5",
+    "eval.lam.step=0.5",
     "logging.wandb.mode=disabled",
 ]
 
@@ -174,7 +174,7 @@ def test_tiny_multirun_sweep_end_to_end(tmp_path):
         *TINY[:1],
         "experiment.n_seeds=1",
         "data.n_test=64",
-        "eval.lam_step=1.0",
+        "eval.lam.step=1.0",
         "progress=false",
         f"hydra.sweep.dir={tmp_path}",
     )
@@ -190,7 +190,7 @@ def test_tiny_multirun_sweep_end_to_end(tmp_path):
     ("override", "needle"),
     [
         ("experiment=no_such_experiment", "no_such_experiment"),
-        ("eval.lam_min=4", "ConfigError: eval.lam_min=4 is invalid: must be < eval.lam_max=3.0"),
+        ("eval.lam.min=4", "ConfigError: eval.lam.min=4 is invalid: must be < eval.lam.max=3.0"),
         ("experiment.n_seeds=-3", "ConfigError: experiment.n_seeds=-3 is invalid: must be >= 1"),
     ],
 )
@@ -207,7 +207,7 @@ def test_sweep_declared_in_an_experiment_file(tmp_path):
         "experiment=task_pair_sweep",
         "experiment.n_seeds=1",
         "data.n_test=64",
-        "eval.lam_step=1.0",
+        "eval.lam.step=1.0",
         "progress=false",
         "logging.wandb.mode=disabled",
         f"hydra.sweep.dir={tmp_path}",

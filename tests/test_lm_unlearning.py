@@ -127,8 +127,8 @@ def test_local_checkpoint_loads_and_runs_the_experiment(tmp_path):
             r"^data\.books\[0\]='/nonexistent/a\.txt' is invalid: is not a readable file$",
         ),
         (
-            ["experiment.lambdas=[]"],
-            r"^experiment\.lambdas=\[\] is invalid: must be a non-empty list",
+            ["eval.lam.max=-2"],
+            r"^eval\.lam\.min=-1\.0 is invalid: must be < eval\.lam\.max=-2$",
         ),
         (
             ["train.lora.rank=200"],
@@ -148,7 +148,7 @@ def test_bad_lm_overrides_fail_before_any_work(overrides, pattern, tmp_path):
 # ----------------------------------------------------------------------------- tiny run
 TINY_RUN = [
     "experiment.n_seeds=1",
-    "experiment.lambdas=[0.0,-1.0]",
+    "eval.lam={min:-1.0,max:0.0,step:1.0}",
     "experiment.n_prompts=2",
     "experiment.prompt_tokens=8",
     "experiment.continuation_tokens=8",

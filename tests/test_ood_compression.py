@@ -139,7 +139,7 @@ def test_bad_targets_fail_with_one_line(exp, pattern):
             ["experiment=ood", "experiment.kappas=[0,1.2]"],
             r"^experiment\.kappas\[1\]=1\.2 is invalid",
         ),
-        (["experiment=ood", "experiment.lam_step=0"], r"^experiment\.lam_step=0 is invalid"),
+        (["experiment=ood", "eval.lam.step=0"], r"^eval\.lam\.step=0 is invalid"),
         (
             ["experiment=low_rank", "experiment.ranks=[1,40]"],
             r"^experiment\.ranks\[\]=40 is invalid: must be <= 32$",
@@ -211,8 +211,8 @@ def test_ood_tiny_run_writes_the_promised_metrics(tmp_path):
         [
             "experiment=ood",
             *TINY,
-            "experiment.lam_step=0.5",
-            "experiment.sweep_lam_step=1.0",
+            "eval.lam.step=0.5",
+            "experiment.sweep_lam.step=1.0",
             "experiment.n_val=128",
             "experiment.sweep_n=128",
             "experiment.kappas=[0.0,1.0]",
@@ -249,8 +249,8 @@ def test_ood_tiny_run_writes_the_promised_metrics(tmp_path):
 EDIT_TINY = [
     "experiment.n_seeds=1",
     "experiment.n_eval=128",
-    "experiment.pair_lam_step=0.5",
-    "experiment.ood_lam_step=1.0",
+    "eval.lam.step=0.5",
+    "experiment.ood_lam.step=1.0",
     "train.n_val=128",
 ]
 

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from experiments.analysis import table1
 from experiments.cdigits.common import bookkeeping, prepare, task_vector
-from experiments.config import CSetup, lambda_grid, pair_tasks, to_container
+from experiments.config import CSetup, lam_grid, pair_tasks, to_container
 from models.grid import evaluate_grid
 from models.transforms import low_rank, prune_magnitude
 from models.vit_train import evaluate
@@ -97,7 +97,7 @@ def compute(cfg: Any, setup: CSetup, *, progress: bool = False) -> dict[str, Any
     exp, ev = c["experiment"], c["eval"]
     tasks = {n: ColourTask(n, *r) for n, r in pair_tasks(exp).items()}
     pairs = [n for n in tasks if n != "T1"]
-    lams = np.asarray(lambda_grid(ev))
+    lams = np.asarray(lam_grid(ev["lam"]))
     world, models = prepare(
         setup, c, tasks, progress=progress, desc="cdigits compress: fine-tuning"
     )

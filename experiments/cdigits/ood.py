@@ -28,7 +28,7 @@ from experiments.cdigits.common import (
     prepare,
     task_vector,
 )
-from experiments.config import CSetup, lambda_axis, rates, to_container
+from experiments.config import CSetup, lam_grid, rates, to_container
 from experiments.paper import CDIGITS_GAMMA as PAPER_GAMMA
 from experiments.paper import CDIGITS_TABLE2 as PAPER_TABLE2
 from experiments.theory import theorem3
@@ -116,7 +116,7 @@ def compute(cfg: Any, setup: CSetup, *, progress: bool = False) -> dict[str, Any
         n: ColourTask(n, *rates(f"experiment.{k}", exp[k]))
         for n, k in (("T1", "t1"), ("T2", "t2"), ("T'", "target"))
     }
-    l1 = l2 = np.asarray(lambda_axis(exp))
+    l1 = l2 = np.asarray(lam_grid(c["eval"]["lam"]))
     world, models = prepare(setup, c, tasks, progress=progress, desc="cdigits ood: fine-tuning")
     own = own_task_rows(world, models, tasks, exp["min_own_accuracy"])
     V, T, units, gh = measure_all(world, models, tasks, setup, l1, l2, c["eval"], own, progress)

@@ -26,7 +26,7 @@ from experiments.cdigits.common import (
     prepare,
     task_vector,
 )
-from experiments.config import CSetup, lambda_grid, pair_tasks, to_container
+from experiments.config import CSetup, lam_grid, pair_tasks, to_container
 from experiments.paper import CDIGITS_ALPHA as PAPER_ALPHA
 from models.estimators import output_alpha
 from models.grid import evaluate_grid
@@ -71,7 +71,7 @@ def compute(cfg: Any, setup: CSetup, *, progress: bool = False) -> dict[str, Any
     exp, ev = c["experiment"], c["eval"]
     rates = pair_tasks(exp)
     tasks = {n: ColourTask(n, *r) for n, r in rates.items()}
-    lams = np.asarray(lambda_grid(ev))
+    lams = np.asarray(lam_grid(ev["lam"]))
     world, models = prepare(setup, c, tasks, progress=progress, desc="cdigits: fine-tuning")
     own = own_task_rows(world, models, tasks, exp["min_own_accuracy"])
     ft_acc = {n: float(np.mean([o["accuracy"] for o in own if o["task"] == n])) for n in tasks}

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from typing import Any
 
 import experiments.config.experiments as ex
-from experiments.config.schema import Config, Eval, Logging, PairData, Wandb
+from experiments.config.schema import Config, Eval, Lam, Logging, PairData
 from experiments.config.setups import Setup, grid, pair_setup, to_container
 from models.config import ModelConfig, TrainConfig
 from synthetic.checks import (
@@ -19,20 +20,22 @@ from synthetic.checks import (
     check_list,
     check_memory,
     check_room,
-    fail,
+    need,
 )
 
 
 def build(cls: type, section: str, values: Any) -> Any:
-    """``cls(**values)`` with every field's range checked; one line for the first unknown key."""
-    if not isinstance(values, dict):
-        raise fail(section, values, "must be a mapping")
-    fields = sorted(f.name for f in dataclasses.fields(cls))
+    """``cls(**values)`` with every field's range checked, nested dataclasses too (one line for the
+    first unknown key)."""
+    need(isinstance(values, dict), section, values, "must be a mapping")
+    fields, hints = sorted(f.name for f in dataclasses.fields(cls)), typing.get_type_hints(cls)
     unknown = sorted(set(values) - set(fields))
     if unknown:
         key = f"{section}.{unknown[0]}" if section else unknown[0]
         raise ConfigError(f"{key} is not a valid key: valid keys are {fields}")
-    obj = cls(**values)
+    nested = {k: build(hints[k], f"{section}.{k}", v) for k, v in values.items()
+              if dataclasses.is_dataclass(hints.get(k)) and v is not None}  # fmt: skip
+    obj = cls(**{**values, **nested})
     check_fields(obj, section)
     return obj
 
@@ -41,20 +44,23 @@ def check_keys(cfg: Any) -> Config:
     """The top level and logging (the experiment's validator checks data, model, train, eval)."""
     c = {k: v for k, v in to_container(cfg).items() if k != "hydra"}
     if "logging" in c:
-        build(Wandb, "logging.wandb", build(Logging, "logging", c["logging"]).wandb or {})
+        build(Logging, "logging", c["logging"])
     return build(Config, "", c)
 
 
-def too_big(key: str, value: Any, n: float, limit: int, what: str) -> None:
-    if n > limit:
-        raise fail(key, value, f"{what} would have more than {limit} points")
+def lam_axis(node: Any, key: str, limit: int = 1000) -> list[float]:
+    """A checked λ axis (``Lam``): min < max and at most ``limit`` points."""
+    g = build(Lam, key, node)
+    need(g.min < g.max, f"{key}.min", g.min, f"must be < {key}.max={g.max!r}")
+    n = (g.max - g.min) / g.step
+    need(n <= limit, f"{key}.step", g.step, f"the axis would have more than {limit} points")
+    return grid(float(g.min), float(g.max), float(g.step))
 
 
-def check_eval(ev: dict) -> dict:
-    e = build(Eval, "eval", ev)
-    if e.lam_min >= e.lam_max:
-        raise fail("eval.lam_min", ev["lam_min"], f"must be < eval.lam_max={ev['lam_max']!r}")
-    too_big("eval.lam_step", e.lam_step, (e.lam_max - e.lam_min) / e.lam_step, 100_000, "the grid")
+def check_eval(ev: Any, limit: int = 100_000) -> dict:
+    """``eval``: its keys and the λ grid (``limit`` points per axis; 2-D grids pass 1000)."""
+    build(Eval, "eval", ev)
+    lam_axis(ev["lam"], "eval.lam", limit)
     return ev
 
 
@@ -66,20 +72,14 @@ def build_setup(cfg: Any) -> Setup:
     model = build(ModelConfig, "model", c["model"])
     train = build(TrainConfig, "train", c["train"])
     for key in ("d", "n_tokens"):
-        if getattr(model, key) != getattr(data, key):
-            raise fail(
-                f"model.{key}", getattr(model, key), f"must equal data.{key}={getattr(data, key)!r}"
-            )
+        m, d = getattr(model, key), getattr(data, key)
+        need(m == d, f"model.{key}", m, f"must equal data.{key}={d!r}")
     check_room(data.d, 2, data.n_irrelevant)  # d holds the pair's two directions + irrelevant ones
     sample = data.n_tokens * data.d * (8 if top.dtype == "float64" else 4)  # one sample: P x d
-    check_memory(
-        "data.n_test", data.n_test, 3 * data.n_test * sample, "the test sets (up to 3 tasks)"
-    )
+    check_memory("data.n_test", data.n_test, 3 * data.n_test * sample, "the test sets (3 tasks)")
     check_memory("train.n_val", train.n_val, train.n_val * sample, "the validation set")
     if train.mode == "epochs":
         check_memory("train.n_train", train.n_train, train.n_train * sample, "the training set")
-    if "eval" in c:
-        check_eval(c["eval"])
     return pair_setup(top, data, model, train)
 
 
@@ -93,24 +93,9 @@ def seeds_of(exp: dict) -> list[int]:
 def alphas_of(exp: dict) -> list[float]:
     """experiment.alpha_min .. alpha_max in steps of alpha_step (ranges checked by the schema)."""
     lo, hi = float(exp["alpha_min"]), float(exp["alpha_max"])
-    if lo > hi:
-        raise fail(
-            "experiment.alpha_min",
-            exp["alpha_min"],
-            f"must be <= experiment.alpha_max={exp['alpha_max']!r}",
-        )
+    need(lo <= hi, "experiment.alpha_min", exp["alpha_min"],
+         f"must be <= experiment.alpha_max={exp['alpha_max']!r}")  # fmt: skip
     return grid(lo, hi, float(exp["alpha_step"]))
-
-
-def lambda_axis(exp: dict, step_key: str = "lam_step", prefix: str = "experiment") -> list[float]:
-    """The λ axis of a 2-D grid: lam_min .. lam_max in steps of ``step_key`` (ranges: the schema)."""
-    lo, hi, step = float(exp["lam_min"]), float(exp["lam_max"]), float(exp[step_key])
-    if lo >= hi:
-        raise fail(
-            f"{prefix}.lam_min", exp["lam_min"], f"must be < {prefix}.lam_max={exp['lam_max']!r}"
-        )
-    too_big(f"{prefix}.{step_key}", step, (hi - lo) / step, 1000, "each λ axis")
-    return grid(lo, hi, step)
 
 
 MAX_GAMMA_NORM2 = 1.1  # normalize=true absorbs estimation error up to this Σγ² + κ², no more
@@ -124,62 +109,39 @@ def target_of(exp: dict, prefix: str = "experiment", gamma_key: str = "gamma") -
     Σγ² = 1.033) is removed by dividing (γ, κ) by their norm; otherwise it is an error.
     """
     key, gamma, kappa = f"{prefix}.{gamma_key}", exp.get(gamma_key), exp.get("kappa")
-    if not isinstance(gamma, list) or len(gamma) != 2:
-        raise fail(key, gamma, "must list 2 coefficients (γ1, γ2): the grid is over (λ1, λ2)")
+    two = isinstance(gamma, list) and len(gamma) == 2
+    need(two, key, gamma, "must list 2 coefficients (γ1, γ2): the grid is over (λ1, λ2)")
     g = [check_float(f"{key}[{i}]", v, low=-1.0, high=1.0) for i, v in enumerate(gamma)]
-    if g[0] == 0.0 and g[1] == 0.0:
-        raise fail(
-            key,
-            gamma,
-            "some γ_i must be non-zero (all zero is Theorem 3's impossibility "
-            f"case, covered by {prefix}.kappas containing 1.0)",
-        )
+    why = f"Theorem 3's impossibility case, covered by {prefix}.kappas containing 1.0"
+    need(g != [0.0, 0.0], key, gamma, f"some γ_i must be non-zero (all zero is {why})")
     s2 = g[0] ** 2 + g[1] ** 2
     k = math.sqrt(max(0.0, 1.0 - s2)) if kappa is None else float(kappa)
     norm2 = s2 + k * k
-    if abs(norm2 - 1.0) > 1e-6 and not exp.get("normalize", False):
-        raise fail(
-            key,
-            gamma,
-            f"Σγ² + κ² = {norm2:.4f} must equal 1 (μ_T' is a unit vector; "
-            f"set {prefix}.normalize=true to rescale an estimate)",
-        )
-    if abs(norm2 - 1.0) > 1e-6 and norm2 > MAX_GAMMA_NORM2:
-        raise fail(
-            key,
-            gamma,
-            f"Σγ² + κ² = {norm2:.4f} > {MAX_GAMMA_NORM2} is too far from a unit "
-            "vector to be an estimate; give γ with Σγ² ≤ 1",
-        )
+    unit = abs(norm2 - 1.0) <= 1e-6
+    need(unit or exp.get("normalize", False), key, gamma, f"Σγ² + κ² = {norm2:.4f} must equal 1 "
+         f"(μ_T' is a unit vector; set {prefix}.normalize=true to rescale an estimate)")  # fmt: skip
+    need(unit or norm2 <= MAX_GAMMA_NORM2, key, gamma, f"Σγ² + κ² = {norm2:.4f} > {MAX_GAMMA_NORM2}"
+         " is too far from a unit vector to be an estimate; give γ with Σγ² ≤ 1")  # fmt: skip
     scale = 1.0 / math.sqrt(norm2)
-    return {
-        "gamma_input": g,
-        "kappa_input": kappa,
-        "gamma": [v * scale for v in g],
-        "kappa": k * scale,
-        "scale": scale,
-        "norm2_input": norm2,
-    }
-
-
-def _exp(cfg: Any, schema: type) -> tuple[Setup, dict]:
-    """The one-layer setup and the experiment's keys (each checked by its schema)."""
-    setup = build_setup(cfg)
-    exp = to_container(cfg)["experiment"]
-    build(schema, "experiment", exp)
-    return setup, exp
+    return {"gamma_input": g, "kappa_input": kappa, "gamma": [v * scale for v in g],
+            "kappa": k * scale, "scale": scale, "norm2_input": norm2}  # fmt: skip
 
 
 def check_ranks(ranks: Any, top: int) -> None:
-    check_list(
-        "experiment.ranks",
-        ranks,
-        lambda _, r: check_int("experiment.ranks[]", r, minimum=1, maximum=top),
-    )
+    check_list("experiment.ranks", ranks,
+               lambda _, r: check_int("experiment.ranks[]", r, minimum=1, maximum=top))  # fmt: skip
 
 
 def max_rank(setup: Setup) -> int:
     return min(min(s) for s in setup.model.shapes.values() if len(s) == 2)
+
+
+def _exp(cfg: Any, schema: type, limit: int = 100_000) -> tuple[Setup, dict]:
+    """The one-layer setup, eval (λ axes of at most ``limit`` points) and the experiment's keys."""
+    setup, c = build_setup(cfg), to_container(cfg)
+    check_eval(c["eval"], limit)
+    build(schema, "experiment", c["experiment"])
+    return setup, c["experiment"]
 
 
 def validate_foundation(cfg: Any) -> Setup:
@@ -200,36 +162,30 @@ def validate_phase_diagram(cfg: Any) -> Setup:
 
 def validate_gradients(cfg: Any) -> Setup:
     setup, exp = _exp(cfg, ex.Gradients)
-    if max(exp["epochs"]) < 2:
-        raise fail(
-            "experiment.epochs", exp["epochs"], "needs some k >= 2 (the error is 0 at k = 1)"
-        )
+    why = "needs some k >= 2 (the error is 0 at k = 1)"
+    need(max(exp["epochs"]) >= 2, "experiment.epochs", exp["epochs"], why)
     check_int("experiment.merge_tasks", exp["merge_tasks"], maximum=setup.d - 1)
     return setup
 
 
 def validate_ood(cfg: Any) -> Setup:
-    setup, exp = _exp(cfg, ex.Ood)
+    setup, exp = _exp(cfg, ex.Ood, limit=1000)  # eval.lam is each axis of the (λ1, λ2) grid
     check_room(setup.d, 3, setup.n_irrelevant)  # μ1, μ2, μ⊥ + irrelevant patterns
     target_of(exp)
-    lambda_axis(exp)
-    lambda_axis(exp, "sweep_lam_step")
+    lam_axis(exp["sweep_lam"], "experiment.sweep_lam")
     return setup
 
 
 def _validate_edits(cfg: Any, schema: type) -> tuple[Setup, dict]:
     """Keys shared by ``low_rank`` and ``pruning`` (the edits of ``experiments.one_layer.edits``)."""
     setup, exp = _exp(cfg, schema)
-    if setup.model.parametrization != "wv":
-        raise fail(
-            "model.parametrization",
-            setup.model.parametrization,
-            "must be 'wv' here (ΔW and ΔV are truncated or pruned)",
-        )
+    p = setup.model.parametrization
+    need(
+        p == "wv", "model.parametrization", p, "must be 'wv' here (ΔW, ΔV are truncated or pruned)"
+    )
     check_room(setup.d, 3, setup.n_irrelevant)
     target_of(exp, gamma_key="ood_gamma")
-    lambda_axis(exp, "ood_lam_step")
-    check_eval({**to_container(cfg)["eval"], "lam_step": exp["pair_lam_step"]})
+    lam_axis(exp["ood_lam"], "experiment.ood_lam")
     return setup, exp
 
 

@@ -19,6 +19,19 @@ def lst(*values: object) -> list:
     return field(default_factory=lambda: list(values))
 
 
+@dataclass(kw_only=True)
+class Lam:
+    """A λ grid, the one spelling of every λ axis: min, min + step, ..., max (inclusive)."""
+
+    min: Num = number()
+    max: Num = number()
+    step: Num = number(**POS)
+
+
+def axis(lo: float, hi: float, step: float) -> Lam:
+    return field(default_factory=lambda: Lam(min=lo, max=hi, step=step))
+
+
 KAPPAS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 
 
@@ -74,21 +87,18 @@ class Gradients(Experiment):
 
 @dataclass(kw_only=True)
 class Ood(Experiment):
-    """Theorem 3 (γ, κ and normalize are checked together by ``target_of``; λ axes by ``lambda_axis``)."""
+    """Theorem 3 on the (λ1, λ2) grid eval.lam² (γ, κ and normalize: checked by ``target_of``)."""
 
     name: str = "ood"
     label: str | None = "paper's γ"
     gamma: list[Num] = lst(0.792, -0.637)
     kappa: Num | None = number(None, optional=True, **FRAC)  # null: sqrt(max(0, 1 - Σγ²))
     normalize: bool = True  # rescale (gamma, kappa) to a unit vector (if sum of squares <= 1.1)
-    lam_min: Num = number(-2.0)  # the (lambda1, lambda2) grid: [-2, 3]^2
-    lam_max: Num = number(3.0)
-    lam_step: Num = number(0.1, **POS)
     n_val: int = integer(512, lo=1)  # validation samples of T' (to choose the best point)
     estimator_output: str = choice("batch", "batch", "hidden")  # gamma-hat output vector
     beta: Num | None = number(None, optional=True, low=0.0)  # null: beta-hat (T1's hinge slope)
     kappas: list[Num] = nums(KAPPAS, empty=True, **FRAC)  # [] disables the kappa sweep
-    sweep_lam_step: Num = number(0.2, **POS)  # coarser grid for the kappa sweep and the gamma map
+    sweep_lam: Lam = axis(-2.0, 3.0, 0.2)  # coarser λ axis of the kappa sweep and the gamma map
     sweep_n: int = integer(256, lo=1)  # validation and test samples per kappa
     gamma_map_step: Num | None = number(None, optional=True, **KEEP)  # null disables the map
     map_seeds: int = integer(2, lo=1)
@@ -102,10 +112,7 @@ class Edits(Experiment):
     aligned_alpha: Num = number(0.8, **KEEP)  # the pairs of the task_pair presets
     contradictory_alpha: Num = number(-0.8, low=-1.0, high=0.0, high_open=True)
     ood_gamma: list[Num] = lst(0.2, -0.4)  # the ood_span target (kappa = sqrt(1 - sum gamma^2))
-    pair_lam_step: Num = number(0.2, **POS)  # lambda grid of the pair edits: eval.lam_min..max
-    lam_min: Num = number(-2.0)  # (lambda1, lambda2) grid of the out-of-domain edit
-    lam_max: Num = number(3.0)
-    ood_lam_step: Num = number(0.5, **POS)
+    ood_lam: Lam = axis(-2.0, 3.0, 0.5)  # λ axis of the out-of-domain edit (pair edits: eval.lam)
     n_eval: int = integer(256, lo=2)  # samples per task (and per T' split) for every edit
 
 
@@ -149,9 +156,6 @@ class CDigitsOod(CDigits):
     t1: list[Num] = lst(0.85, 0.15)
     t2: list[Num] = lst(0.05, 0.95)
     target: list[Num] = lst(0.9, 0.1)
-    lam_min: Num = number(-2.0)  # (lambda1, lambda2) grid [-2, 3]^2, step 0.2 (the paper's Table 2)
-    lam_max: Num = number(3.0)
-    lam_step: Num = number(0.2, **POS)
     high_accuracy: Num = number(0.95, **KEEP)  # region: accuracy >= this x fine-tuned on T'
 
 
@@ -168,7 +172,6 @@ class CDigitsCompress(CDigitsPair):
 class LMUnlearning(Experiment):
     name: str = "lm_unlearning"
     n_seeds: int = integer(3, lo=1)
-    lambdas: list[Num] = nums([0.0, -0.2, -0.4, -0.6, -0.8, -1.0], low=-10.0, high=10.0)
     n_prompts: int = integer(48, lo=1)  # held-out prompts per book
     prompt_tokens: int = integer(24, lo=1)
     continuation_tokens: int = integer(24, lo=1)

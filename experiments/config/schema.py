@@ -17,7 +17,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
-from experiments.config.experiments import SCHEMAS
+from experiments.config.experiments import SCHEMAS, Lam, axis
 from models.config import ModelConfig, TrainConfig
 from models.lm_config import LMConfig, LMSteps
 from models.vit_config import ViTConfig, ViTTrainConfig
@@ -51,9 +51,7 @@ class Config:
 
 @dataclass(kw_only=True)
 class Eval:
-    lam_min: Num = number()
-    lam_max: Num = number()
-    lam_step: Num = number(low=0.0, low_open=True)
+    lam: Lam = axis(-3.0, 3.0, 0.1)  # the λ grid of every sweep: its axis, 1-D or 2-D (λ1 and λ2)
     eps: Num = number(low=0.0, low_open=True)
     forget_hinge: Num = number(low=0.0, low_open=True)
     retain_fraction: Num = number(low=0.0, high=1.0)

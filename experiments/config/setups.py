@@ -133,6 +133,6 @@ def grid(lo: float, hi: float, step: float) -> list[float]:
     return [round(lo + i * step, 10) for i in range(n)]
 
 
-def lambda_grid(ev: dict) -> list[float]:
-    """eval.lam_min .. lam_max in steps of lam_step (inclusive)."""
-    return grid(float(ev["lam_min"]), float(ev["lam_max"]), float(ev["lam_step"]))
+def lam_grid(node: dict) -> list[float]:
+    """The λ axis of a ``Lam`` node (``eval.lam``, ``experiment.sweep_lam``, ...): min .. max by step."""
+    return grid(float(node["min"]), float(node["max"]), float(node["step"]))

@@ -8,32 +8,24 @@ from typing import Any
 
 import experiments.config.experiments as ex
 import experiments.config.schema as sc
-from experiments.config.checks import (
-    build,
-    check_eval,
-    check_keys,
-    check_ranks,
-    lambda_axis,
-    seeds_of,
-)
+from experiments.config.checks import build, check_eval, check_keys, check_ranks, seeds_of
 from experiments.config.setups import CSetup, LSetup, lm_setup, to_container
-from models.lm_config import LMSteps, LMTrainConfig
-from models.vit_config import ViTConfig, ViTTrainConfig
+from models.lm_config import LMTrainConfig
+from models.vit_config import ViTConfig
 from synthetic.cdigits import check_fractions, mnist_files
-from synthetic.checks import check_choice, check_float, check_memory, fail
+from synthetic.checks import check_choice, check_float, check_memory, fail, need
 
 
 def rates(key: str, value: Any) -> tuple[float, float]:
     """(r_o, r_e): fractions of red among odd and among even digits, each in [0, 1]."""
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise fail(key, value, "must be [r_o, r_e] with both in [0, 1]")
+    need(isinstance(value, list) and len(value) == 2, key, value, "must be [r_o, r_e] in [0, 1]")
     return (
         check_float(f"{key}[0]", value[0], low=0.0, high=1.0),
         check_float(f"{key}[1]", value[1], low=0.0, high=1.0),
     )
 
 
-def build_csetup(cfg: Any, schema: type = ex.CDigitsPair) -> CSetup:
+def build_csetup(cfg: Any, schema: type = ex.CDigitsPair, limit: int = 100_000) -> CSetup:
     c = to_container(cfg)
     top = check_keys(c)
     data = build(sc.DigitsData, "data", c["data"])
@@ -41,24 +33,22 @@ def build_csetup(cfg: Any, schema: type = ex.CDigitsPair) -> CSetup:
         mnist_files(data.root)  # fails at once, naming the missing files
     split = check_fractions(data.split)
     vit = build(ViTConfig, "model", c["model"])
-    if vit.channels != 3:
-        raise fail("model.channels", vit.channels, "must be 3 (red, green, blue)")
+    need(vit.channels == 3, "model.channels", vit.channels, "must be 3 (red, green, blue)")
     train = build(sc.ViTTrain, "train", c["train"])
-    pre = build(ViTTrainConfig, "train.pretrain", train.pretrain)
-    ft = build(ViTTrainConfig, "train.finetune", train.finetune)
     check_choice("dtype", top.dtype, ["float32"])
-    check_eval(c["eval"])
+    check_eval(c["eval"], limit)
     build(schema, "experiment", c["experiment"])
     kept = ("source", "root", "max_images", "split_seed", "pretrain_colour_seed")
-    seeds = seeds_of(c["experiment"])
-    return CSetup(split=split, vit=vit, pretrain=pre, finetune=ft, device=top.device, seeds=seeds,
+    return CSetup(split=split, vit=vit, pretrain=train.pretrain, finetune=train.finetune,
+                  device=top.device, seeds=seeds_of(c["experiment"]),
                   **{k: getattr(data, k) for k in kept})  # fmt: skip
 
 
 def pair_tasks(exp: dict) -> dict[str, tuple[float, float]]:
     t1, pairs = rates("experiment.t1", exp.get("t1")), exp.get("pairs")
-    if not isinstance(pairs, dict) or not pairs:
-        raise fail("experiment.pairs", pairs, "must map pair names to [r_o, r_e]")
+    need(
+        isinstance(pairs, dict) and pairs, "experiment.pairs", pairs, "must map names to [r_o, r_e]"
+    )
     return {"T1": t1, **{str(k): rates(f"experiment.pairs.{k}", v) for k, v in pairs.items()}}
 
 
@@ -69,10 +59,9 @@ def validate_cdigits_pair(cfg: Any) -> CSetup:
 
 
 def validate_cdigits_ood(cfg: Any) -> CSetup:
-    s, exp = build_csetup(cfg, ex.CDigitsOod), to_container(cfg)["experiment"]
+    s, exp = build_csetup(cfg, ex.CDigitsOod, 1000), to_container(cfg)["experiment"]
     for key in ("t1", "t2", "target"):
         rates(f"experiment.{key}", exp.get(key))
-    lambda_axis(exp)
     return s
 
 
@@ -93,17 +82,13 @@ def _path(key: str, value: Any, file: str = "") -> str:
 
 
 def _books(data: sc.BooksData) -> dict:
-    if data.books is not None and len(data.books) != 3:
-        raise fail(
-            "data.books",
-            data.books,
-            "must list 3 text files [A, B, C] (or be null for the generated books)",
-        )
+    why = "must list 3 text files [A, B, C] (or be null for the generated books)"
+    need(data.books is None or len(data.books) == 3, "data.books", data.books, why)
     books = [_path(f"data.books[{i}]", b) for i, b in enumerate(data.books or [])]
     bg = _path("data.background", data.background) if data.background is not None else None
     # ~100 bytes of text and ~30 tokens (8 bytes each, twice) per generated sentence
-    need = (3 * data.sentences + data.background_sentences) * 600
-    check_memory("data.sentences", data.sentences, need, "the corpus")
+    size = (3 * data.sentences + data.background_sentences) * 600
+    check_memory("data.sentences", data.sentences, size, "the corpus")
     kept = ("sentences", "background_sentences")
     return {"books": books or None, "background": bg, "corpus_seed": data.seed, "overlap": float(data.overlap),
             "held_out": float(data.held_out), **{k: getattr(data, k) for k in kept}}  # fmt: skip
@@ -111,24 +96,17 @@ def _books(data: sc.BooksData) -> dict:
 
 def _lm_fits(model: sc.LMModel, train: sc.LMTrain, exp: ex.LMUnlearning) -> None:
     """Sizes that must fit the model built here (a pretrained checkpoint brings its own)."""
-    n = model.n_positions
-    if model.n_embd % model.n_head:
-        raise fail("model.n_head", model.n_head, f"must divide model.n_embd={model.n_embd}")
+    n, e = model.n_positions, model.n_embd
+    need(e % model.n_head == 0, "model.n_head", model.n_head, f"must divide model.n_embd={e}")
     if model.pretrained is not None:
         return
     for sec in ("pretrain", "finetune"):
-        if getattr(train, sec).seq_len > n:
-            raise fail(
-                f"train.{sec}.seq_len",
-                getattr(train, sec).seq_len,
-                f"must be <= model.n_positions={n}",
-            )
-    if train.lora.rank > model.n_embd:
-        valid = f"must be <= model.n_embd={model.n_embd} (the smallest side of the adapted layers)"
-        raise fail("train.lora.rank", train.lora.rank, valid)
-    if exp.prompt_tokens + exp.continuation_tokens > n:
-        valid = f"prompt + continuation must fit model.n_positions={n}"
-        raise fail("experiment.continuation_tokens", exp.continuation_tokens, valid)
+        seq = getattr(train, sec).seq_len
+        need(seq <= n, f"train.{sec}.seq_len", seq, f"must be <= model.n_positions={n}")
+    why = f"must be <= model.n_embd={e} (the smallest side of the adapted layers)"
+    need(train.lora.rank <= e, "train.lora.rank", train.lora.rank, why)
+    k, why = exp.continuation_tokens, f"prompt + continuation must fit model.n_positions={n}"
+    need(exp.prompt_tokens + k <= n, "experiment.continuation_tokens", k, why)
 
 
 def build_lsetup(cfg: Any) -> LSetup:
@@ -139,12 +117,10 @@ def build_lsetup(cfg: Any) -> LSetup:
     pretrained = (
         _path("model.pretrained", model.pretrained, "config.json") if model.pretrained else None
     )
-    t = build(sc.LMTrain, "train", c["train"])  # values checked below
-    train = sc.LMTrain(
-        pretrain=LMTrainConfig(**vars(build(LMSteps, "train.pretrain", t.pretrain))),
-        finetune=LMTrainConfig(**vars(build(LMSteps, "train.finetune", t.finetune))),
-        lora=build(sc.LoRA, "train.lora", t.lora),
-    )
+    t = build(sc.LMTrain, "train", c["train"])
+    steps = {k: LMTrainConfig(**vars(getattr(t, k))) for k in ("pretrain", "finetune")}
+    train = sc.LMTrain(**steps, lora=t.lora)
+    check_eval(c["eval"])
     exp = build(ex.LMUnlearning, "experiment", c["experiment"])
     _lm_fits(model, train, exp)
     return lm_setup(top, corpus, model, train, exp, pretrained)

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from experiments.analysis import mean_std
 from experiments.claims.lm import endpoints
-from experiments.config import LSetup, to_container
+from experiments.config import LSetup, lam_grid, to_container
 from experiments.lm.checkpoints import Checkpoints
 from experiments.lm.corpus import encode, fixed_prompts, split_books
 from experiments.lm.measure import Probe, drops, tables, wandb_tables
@@ -51,7 +51,7 @@ def compute(cfg: Any, setup: LSetup, *, progress: bool = False, cache=None) -> d
         held, ckpt.tok, setup.n_prompts, setup.prompt_tokens, setup.continuation_tokens
     )
     probe = Probe(ckpt.tok, prompts, held, setup.continuation_tokens, setup.pretrain.seq_len)
-    lams = [float(x) for x in c["experiment"]["lambdas"]]
+    lams = lam_grid(c["eval"]["lam"])[::-1]  # from λ = 0 down: stronger negation
     runs = _seeds(ckpt, probe, setup.seeds, lams, list(books.books), progress)
     tabs = tables(runs["scores"], lams)
     results: dict[str, Any] = {

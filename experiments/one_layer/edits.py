@@ -27,7 +27,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from experiments.analysis import best_points, stack_parts
-from experiments.config import Setup, lambda_grid, seeds_of
+from experiments.config import Setup, lam_grid, seeds_of
 from experiments.one_layer.common import lambda_curves, psi0_for_seed, test_set, train_all
 from experiments.one_layer.ood_common import TARGET, geometry_for, grid_maps, val_set
 from experiments.theory.corollaries import EDITS
@@ -94,7 +94,7 @@ def _pair_tasks(setup: Setup, exp: dict) -> dict[str, dict]:
 
 def prepare(setup: Setup, c: dict, cache: ModelCache | None = None, *, progress: bool) -> EditSuite:
     """Fine-tune (or fetch) every model the edits need and sample their data (``c``: the config)."""
-    from experiments.config import lambda_axis, target_of
+    from experiments.config import target_of
 
     exp, ev = c["experiment"], c["eval"]
     seeds = seeds_of(exp)
@@ -130,8 +130,8 @@ def prepare(setup: Setup, c: dict, cache: ModelCache | None = None, *, progress:
             s: {"val": val_set(ood_tasks[TARGET], n, s), "test": test_set(ood_tasks[TARGET], n, s)}
             for s in seeds
         },
-        lams=np.asarray(lambda_grid({**ev, "lam_step": exp["pair_lam_step"]})),
-        ood_axis=np.asarray(lambda_axis(exp, "ood_lam_step", "experiment")),
+        lams=np.asarray(lam_grid(ev["lam"])),
+        ood_axis=np.asarray(lam_grid(exp["ood_lam"])),
         models_requested=trained.requested,
         models_trained=trained.trained,
     )

@@ -33,7 +33,7 @@ import torch
 from tqdm.auto import tqdm
 
 from experiments.analysis import best_points, beta_hat, mean_std, stack_parts
-from experiments.config import Setup, lambda_axis, seeds_of, target_of, to_container
+from experiments.config import Setup, lam_grid, seeds_of, target_of, to_container
 from experiments.one_layer.common import psi0_for_seed, test_set, train_all
 from experiments.one_layer.ood_common import TARGET, geometry_for, grid_maps, val_set
 from experiments.one_layer.ood_sweeps import Combos, gamma_map, kappa_sweep
@@ -115,7 +115,7 @@ def _region(exp: dict, l1, l2, gamma, measured: np.ndarray, t1_lines: list) -> d
 
 def _sweeps(setup: Setup, exp: dict, psi0s: dict, tvs: dict, gamma, mem: float, progress: bool):
     """The κ sweep and (optionally) the γ map, on the coarser grid."""
-    s1 = s2 = np.asarray(lambda_axis(exp, "sweep_lam_step"))
+    s1 = s2 = np.asarray(lam_grid(exp["sweep_lam"]))
     direction = np.asarray(gamma) / np.linalg.norm(gamma)
     sweep = []
     if exp.get("kappas"):
@@ -168,7 +168,7 @@ def compute(
     seeds, target = seeds_of(exp), target_of(exp)
     gamma, kappa = target["gamma"], target["kappa"]
     label = exp.get("label") or f"γ = ({gamma[0]:.2f}, {gamma[1]:.2f})"
-    l1 = l2 = np.asarray(lambda_axis(exp))
+    l1 = l2 = np.asarray(lam_grid(ev["lam"]))
     tasks, psi0s, trained = _train(setup, c, gamma, kappa, seeds, cache, progress)
     models = {s: {n: trained.results[(s, n)].model for n in tasks} for s in seeds}
     tvs = {s: [TaskVector.from_models(psi0s[s], models[s][n]) for n in ("T1", "T2")] for s in seeds}

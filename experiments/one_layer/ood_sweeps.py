@@ -1,5 +1,5 @@
 """The two sweeps of ``ood`` over the target: κ (T' leaving span(μ1, μ2)) and the γ map over the unit
-disk, both on the coarser (λ1, λ2) grid of ``experiment.sweep_lam_step``."""
+disk, both on the coarser (λ1, λ2) grid of ``experiment.sweep_lam``."""
 
 from __future__ import annotations
 

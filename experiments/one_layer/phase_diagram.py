@@ -23,7 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from experiments.analysis import analyse
-from experiments.config import Setup, alphas_of, lambda_grid, seeds_of, to_container
+from experiments.config import Setup, alphas_of, lam_grid, seeds_of, to_container
 from experiments.one_layer.common import lambda_curves, psi0_for_seed, test_set, train_jobs
 from experiments.theory.theorem1 import addition_threshold, negation_lower_bound
 from models.cache import ModelCache
@@ -80,7 +80,7 @@ def compute(
     c = to_container(cfg)
     exp, ev = c["experiment"], c["eval"]
     seeds, alphas = seeds_of(exp), np.asarray(alphas_of(exp))
-    lams = np.asarray(lambda_grid(ev))
+    lams = np.asarray(lam_grid(ev["lam"]))
     t0 = time.perf_counter()
     t1, t2, psi0s, trained = _train(c, setup, alphas, seeds, progress, cache)
     g = _grids(setup, ev, alphas, seeds, lams, t1, t2, psi0s, trained, progress)

@@ -23,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from experiments.analysis import mean_curves, mean_std, table1
-from experiments.config import Setup, lambda_grid, seeds_of, to_container
+from experiments.config import Setup, lam_grid, seeds_of, to_container
 from experiments.one_layer.common import lambda_curves, test_set, train_pair, training_curves
 from experiments.theory.theorem1 import pair_prediction
 from models.cache import ModelCache
@@ -90,7 +90,7 @@ def compute(
     seeds = seeds_of(exp)
     label = exp.get("label") or f"α = {setup.alpha:g}"
     t_start = time.perf_counter()
-    lams = np.asarray(lambda_grid(ev))
+    lams = np.asarray(lam_grid(ev["lam"]))
     geo = setup.geometry()
     tasks = make_tasks(geo, setup.tokens)
     psi0s, trained = train_pair(c, setup, tasks, seeds, progress=progress, cache=cache)
