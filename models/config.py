@@ -6,7 +6,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 
-from synthetic.checks import check_fields, choice, integer, number
+from synthetic.checks import check_fields, choice, integer, number, seed_field
 
 LOSSES = ("hinge", "logistic")
 PARAM_NAMES = {"wv": ("W", "V"), "qkvo": ("W_Q", "W_K", "W_V", "W_O")}
@@ -28,7 +28,7 @@ class ModelConfig:
     v0_std: int | float = number(0.01, low=0.0)  # std of V0 entries ("wv")
     qk0_std: int | float = number(0.1, low=0.0)  # std of W_Q, W_K entries ("qkvo")
     vo0_std: int | float = number(0.05, low=0.0)  # std of W_V, W_O entries ("qkvo")
-    seed: int = integer(0, lo=0)  # draws the readout and the initial weights of Ψ0
+    seed: int = seed_field(0)  # draws the readout and the initial weights of Ψ0
 
     def __post_init__(self) -> None:
         check_fields(self, "model")
@@ -65,7 +65,7 @@ class TrainConfig:
     mode: str = choice("online", "online", "epochs")  # fresh batches | a fixed training set
     n_train: int = integer(4096, lo=1)  # training-set size ("epochs" mode)
     n_epochs: int = integer(10, lo=1)  # epochs ("epochs" mode)
-    seed: int = integer(0, lo=0)  # data stream of this fine-tuning run
+    seed: int = seed_field(0)  # data stream of this fine-tuning run
 
     def __post_init__(self) -> None:
         check_fields(self, "train")

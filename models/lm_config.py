@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from synthetic.checks import check_fields, choice, integer, number
+from synthetic.checks import check_fields, choice, integer, number, seed_field
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,7 @@ class LMConfig:
     n_head: int = integer(4, lo=1)
     n_positions: int = integer(128, lo=1)
     vocab_size: int = integer(768, lo=260)  # BPE trained here (ignored for a pretrained checkpoint)
-    seed: int = integer(0, lo=0)
+    seed: int = seed_field(0)
 
     def __post_init__(self) -> None:
         check_fields(self, "model")

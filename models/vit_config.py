@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from synthetic.checks import check_fields, choice, fail, integer, number
+from synthetic.checks import check_fields, choice, fail, integer, number, seed_field
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class ViTConfig:
     mlp_ratio: int = integer(2, lo=1)
     n_pretrain_classes: int = integer(10, lo=2)
     head_std: int | float = number(1.0, low=0.0, low_open=True)  # frozen head ~ N(0, std² / dim)
-    seed: int = integer(0, lo=0)
+    seed: int = seed_field(0, spare=2)  # the heads are drawn with seed + 1, seed + 2
 
     def __post_init__(self) -> None:
         check_fields(self, "model")
@@ -52,7 +52,7 @@ class ViTTrainConfig:
     batch_size: int = integer(64, lo=1)
     epochs: int = integer(10, lo=1)
     loss: str = choice("hinge", "hinge", "cross_entropy")  # hinge on f = z_odd − z_even
-    seed: int = integer(0, lo=0)
+    seed: int = seed_field(0)
 
     def __post_init__(self) -> None:
         check_fields(self, "train")

@@ -107,6 +107,14 @@ def number(default: Any = dataclasses.MISSING, *, optional: bool = False, **rng:
     return _field(default, functools.partial(check_float, **rng), optional)
 
 
+SEED_MAX = 2**63 - 1  # torch's generators take a 64-bit seed (derive_seed gives 63 bits)
+
+
+def seed_field(default: Any = dataclasses.MISSING, spare: int = 0) -> Any:
+    """A seed: an integer in [0, SEED_MAX - spare] (``spare``: offsets the code adds to it)."""
+    return integer(default, lo=0, hi=SEED_MAX - spare)
+
+
 def choice(default: Any, *options: Any) -> Any:
     return _field(default, functools.partial(check_choice, choices=options))
 

@@ -123,3 +123,52 @@ def test_tampered_lm_checkpoint_is_recomputed(tmp_path, caplog):
     weights.write_bytes(bytes(data))
     cache.get("a" * 64, make)
     assert len(calls) == 2 and "checksum mismatch" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("override", "pattern"),
+    [
+        (
+            "model.width=1000000000",
+            r"^model\.width=1000000000 is invalid: the model's weights would",
+        ),
+        (
+            "train.batch_size=100000000",
+            r"^train\.batch_size=100000000 is invalid: one training batch",
+        ),
+        ("data.d=1000000", r"^data\.d=1000000 is invalid: the pattern basis \(d x d\) would need"),
+        (
+            "data.noise_std=1e30",
+            r"^data\.noise_std=1e\+30 is invalid: must be < 4\.08e\+17 \(tokens",
+        ),
+        (
+            "model.seed=100000000000000000000",
+            r"^model\.seed=100000000000000000000 is invalid: must be <= 9223372036854775807$",
+        ),
+        (
+            "experiment.first_seed=9223372036854775807",
+            r"^experiment\.n_seeds=5 is invalid: the last seed must be <= 9223372036854775807$",
+        ),
+        (
+            "model.seed=9223372036854775807",
+            r"^model\.seed=9223372036854775807 is invalid: Ψ0's seed model\.seed \+ 4 must be <= ",
+        ),
+        (
+            "data.basis_seed=9223372036854775808",
+            r"^data\.basis_seed=9223372036854775808 is invalid: must be <= ",
+        ),
+    ],
+)
+def test_sizes_seeds_and_overflow_are_refused_with_their_key(override, pattern, tmp_path):
+    """Bounds from physics: memory that is not there, seeds past the generators' 64 bits, tokens
+    that would overflow float32 (issue 16's runaway and traceback inputs)."""
+    cfg = _compose(["experiment=task_pair_irrelevant", override])
+    with pytest.raises(ConfigError, match=pattern) as err:
+        run_experiment(cfg, tmp_path / "out")
+    assert "\n" not in str(err.value) and not (tmp_path / "out").exists()
+
+
+def test_a_vit_too_large_for_memory_is_refused_with_model_dim(tmp_path):
+    cfg = _compose(["experiment=cdigits_pair", "model.dim=100000", "model.heads=1"])
+    with pytest.raises(ConfigError, match=r"^model\.dim=100000 is invalid: the ViT's weights"):
+        run_experiment(cfg, tmp_path / "out")

@@ -13,6 +13,7 @@ from experiments.config.schema import Config, Eval, Lam, Logging, PairData
 from experiments.config.setups import Setup, grid, pair_setup, to_container
 from models.config import ModelConfig, TrainConfig
 from synthetic.checks import (
+    SEED_MAX,
     ConfigError,
     check_fields,
     check_float,
@@ -75,18 +76,37 @@ def build_setup(cfg: Any) -> Setup:
         m, d = getattr(model, key), getattr(data, key)
         need(m == d, f"model.{key}", m, f"must equal data.{key}={d!r}")
     check_room(data.d, 2, data.n_irrelevant)  # d holds the pair's two directions + irrelevant ones
-    sample = data.n_tokens * data.d * (8 if top.dtype == "float64" else 4)  # one sample: P x d
+    check_sizes(data, model, train, 8 if top.dtype == "float64" else 4)
+    return pair_setup(top, data, model, train)
+
+
+FLOAT_MAX = {4: 3.4028234663852886e38, 8: 1.7976931348623157e308}
+
+
+def check_sizes(data: PairData, model: ModelConfig, train: TrainConfig, nbytes: int) -> None:
+    """Arrays that must fit in memory (basis, weights, one batch, data sets) and tokens that must stay
+    finite in the dtype, each refused with the key that makes it too large."""
+    d, p, m = data.d, data.n_tokens, model.width
+    check_memory("data.d", d, 2 * d * d * nbytes, "the pattern basis (d x d)")
+    params = sum(a * b for a, b in model.shapes.values())  # Ψ0, Ψ*, gradient, optimizer: 6 copies
+    check_memory("model.width", m, 6 * params * nbytes, "the model's weights")
+    batch = 3 * train.batch_size * p * (d + p + m) * nbytes  # tokens, attention, hidden: 3 copies
+    check_memory("train.batch_size", train.batch_size, batch, "one training batch")
+    top = math.sqrt(FLOAT_MAX[nbytes] / 64 / d)  # a token's squared noise norm ~ noise_std² · d
+    why = f"must be < {top:.3g} (tokens stay finite in this dtype: noise_std² · data.d < max / 64)"
+    need(data.noise_std < top, "data.noise_std", data.noise_std, why)
+    sample = p * d * nbytes  # one sample: P x d
     check_memory("data.n_test", data.n_test, 3 * data.n_test * sample, "the test sets (3 tasks)")
     check_memory("train.n_val", train.n_val, train.n_val * sample, "the validation set")
     if train.mode == "epochs":
         check_memory("train.n_train", train.n_train, train.n_train * sample, "the training set")
-    return pair_setup(top, data, model, train)
 
 
 def seeds_of(exp: dict) -> list[int]:
     """experiment.n_seeds seeds starting at experiment.first_seed."""
     n = check_int("experiment.n_seeds", exp.get("n_seeds"), minimum=1)
     first = check_int("experiment.first_seed", exp.get("first_seed", 0), minimum=0)
+    need(first + n - 1 <= SEED_MAX, "experiment.n_seeds", n, f"the last seed must be <= {SEED_MAX}")
     return list(range(first, first + n))
 
 
@@ -141,6 +161,13 @@ def _exp(cfg: Any, schema: type, limit: int = 100_000) -> tuple[Setup, dict]:
     setup, c = build_setup(cfg), to_container(cfg)
     check_eval(c["eval"], limit)
     build(schema, "experiment", c["experiment"])
+    last, s = seeds_of(c["experiment"])[-1], setup.model.seed
+    need(
+        s + last <= SEED_MAX,
+        "model.seed",
+        s,
+        f"Ψ0's seed model.seed + {last} must be <= {SEED_MAX}",
+    )
     return setup, c["experiment"]
 
 

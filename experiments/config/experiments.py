@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field
 
-from synthetic.checks import check_choice, check_int, choice, each, integer, number
+from synthetic.checks import check_choice, check_int, choice, each, integer, number, seed_field
 from synthetic.checks import numbers as nums
 
 Num = int | float
@@ -39,7 +39,7 @@ KAPPAS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 class Experiment:
     name: str = MISSING
     n_seeds: int = integer(5, lo=1)  # seeds first_seed .. first_seed + n_seeds - 1
-    first_seed: int = integer(0, lo=0)
+    first_seed: int = seed_field(0)
 
 
 @dataclass(kw_only=True)

@@ -21,7 +21,7 @@ from experiments.config.experiments import SCHEMAS, Lam, axis
 from models.config import ModelConfig, TrainConfig
 from models.lm_config import LMConfig, LMSteps
 from models.vit_config import ViTConfig, ViTTrainConfig
-from synthetic.checks import check_fields, choice, fail, flag, integer, number
+from synthetic.checks import check_fields, choice, fail, flag, integer, number, seed_field
 from synthetic.tokens import TokenConfig
 
 Num = int | float
@@ -81,7 +81,7 @@ class PairData(TokenConfig):
     alpha: Num = number(low=-1.0, high=1.0)
     n_irrelevant: int | None = None  # checked with d (synthetic.checks.check_room)
     rotate: bool = flag()
-    basis_seed: int = integer(lo=0)
+    basis_seed: int = seed_field()
     n_test: int = integer(lo=1)
 
 
@@ -91,15 +91,15 @@ class DigitsData:
     root: str | None = None
     max_images: int | None = integer(None, lo=20, optional=True)
     split: list[Num] = MISSING  # checked by synthetic.cdigits.check_fractions
-    split_seed: int = integer(lo=0)
-    pretrain_colour_seed: int = integer(lo=0)
+    split_seed: int = seed_field()
+    pretrain_colour_seed: int = seed_field()
 
 
 @dataclass(kw_only=True)
 class BooksData:
     books: list[str] | None = None
     background: str | None = None
-    seed: int = integer(lo=0)
+    seed: int = seed_field()
     overlap: Num = number(low=0.0, high=1.0)
     sentences: int = integer(lo=10)
     background_sentences: int = integer(lo=0)

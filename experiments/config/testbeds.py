@@ -34,6 +34,8 @@ def build_csetup(cfg: Any, schema: type = ex.CDigitsPair, limit: int = 100_000) 
     split = check_fractions(data.split)
     vit = build(ViTConfig, "model", c["model"])
     need(vit.channels == 3, "model.channels", vit.channels, "must be 3 (red, green, blue)")
+    body = vit.depth * (4 + 2 * vit.mlp_ratio) * vit.dim**2 + vit.patch**2 * vit.channels * vit.dim
+    check_memory("model.dim", vit.dim, 6 * body * 4, "the ViT's weights (6 copies, float32)")
     train = build(sc.ViTTrain, "train", c["train"])
     check_choice("dtype", top.dtype, ["float32"])
     check_eval(c["eval"], limit)
@@ -122,6 +124,7 @@ def build_lsetup(cfg: Any) -> LSetup:
     train = sc.LMTrain(**steps, lora=t.lora)
     check_eval(c["eval"])
     exp = build(ex.LMUnlearning, "experiment", c["experiment"])
+    seeds_of(c["experiment"])
     _lm_fits(model, train, exp)
     return lm_setup(top, corpus, model, train, exp, pretrained)
 
