@@ -27,6 +27,7 @@ from experiments.registry import EXPERIMENTS, Spec, resolve
 from experiments.tracking import Tracker
 from synthetic.checks import ConfigError
 from synthetic.files import code_hash as hash_files
+from synthetic.files import locked
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_IN_JOB_KEY = ("progress", "logging", "recompute", "hydra", "cache_dir", "batched")
@@ -64,7 +65,7 @@ def finished_job(out_dir: Path, key: str) -> dict | None:
 
 
 def prepare_output_dir(out_dir: Path) -> None:
-    """Fail with one line if ``out_dir`` cannot be written; remove temporary files of a killed run."""
+    """Fail with one line if ``out_dir`` cannot be written."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / f".write-probe-{os.getpid()}.tmp"
@@ -74,8 +75,6 @@ def prepare_output_dir(out_dir: Path) -> None:
         raise ConfigError(
             f"hydra.run.dir={str(out_dir)!r} is invalid: cannot write there ({err.strerror or err})"
         ) from None
-    for stale in out_dir.glob(".*.tmp"):  # left by a run killed in the middle of an atomic write
-        stale.unlink(missing_ok=True)
 
 
 def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
@@ -95,9 +94,21 @@ def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
             done["reused"] = True
             return done
     prepare_output_dir(out_dir)
+    with locked(out_dir / ".job.lock", "this job directory"):  # a second identical run waits here
+        done = None if cfg.get("recompute", False) else finished_job(out_dir, key)
+        if done is not None:  # finished by the run we waited for
+            return {**done, "reused": True}
+        for stale in out_dir.glob(".*.tmp"):  # its writer is dead: we hold the job's lock
+            stale.unlink(missing_ok=True)
+        return _run_locked(spec, cfg, setup, out_dir, key)
+
+
+def _run_locked(spec: Spec, cfg: DictConfig, setup: Any, out_dir: Path, key: str) -> dict:
+    """Run the job (its directory locked): compute, publish, log."""
     from synthetic.runtime import tune_cpu_allocator  # the heavy imports (torch) happen from here
 
     tune_cpu_allocator()
+    name = cfg.experiment.name
     atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     resolved = to_container(cfg)
     tracker = Tracker(resolved.get("logging", {}), resolved, out_dir, name)

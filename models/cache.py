@@ -17,10 +17,12 @@ checksum is reported, retrained and overwritten, never trusted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 
@@ -150,6 +152,21 @@ class ModelCache:
                 missing[key] = req
         if batched == "auto":
             batched = any(r[0].device.type == "cuda" for r in missing.values())
+        with contextlib.ExitStack() as held:  # another process training one of them: wait, load
+            stamps = {k: _stamp(self.path(k)) for k in missing} if self.root else {}
+            for k in sorted(stamps):
+                held.enter_context(self.entries.lock(k))
+            for k in [k for k in stamps if _stamp(self.path(k)) != stamps[k]]:
+                hit = self.load(k, missing[k][0].device, missing[k][0].dtype)
+                if hit is not None:
+                    self.stats.hits += 1
+                    missing.pop(k)
+                    results[k] = hit
+            self._train(missing, results, batched, progress)
+        return [results[k] for k in keys]
+
+    def _train(self, missing: dict, results: dict, batched: bool, progress: bool) -> None:
+        """Train the ``missing`` requests (in batches when ``batched``) and store them."""
         for group in _groups(missing) if batched else [[k] for k in missing]:
             reqs = [missing[k] for k in group]
             if len(reqs) == 1:
@@ -163,12 +180,20 @@ class ModelCache:
                 self.store(k, res)
                 results[k] = res
                 self.stats.trained += 1
-        return [results[k] for k in keys]
 
     def finetune(
         self, psi0: OneLayerTransformer, task: Task, cfg: TrainConfig, *, progress: bool = False
     ) -> FinetuneResult:
         return self.finetune_many([(psi0, task, cfg)], batched=False, progress=progress)[0]
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """(inode, mtime) of a cache file, None when absent: tells whether another process wrote it."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def _groups(missing: dict[str, tuple[OneLayerTransformer, Task, TrainConfig]]) -> list[list[str]]:

@@ -50,9 +50,11 @@ class LMCache:
         self.entries.store(key, write, info)
 
     def get(self, key: str, make: Callable[[], tuple]):
-        hit = self.load(key)
-        if hit is not None:
-            return hit
-        model, tok, info = make()
-        self.store(key, model, tok, info)
+        """The stored entry, or ``make()`` stored (under the entry's lock: trained once)."""
+        with self.entries.lock(key):
+            hit = self.load(key)
+            if hit is not None:
+                return hit
+            model, tok, info = make()
+            self.store(key, model, tok, info)
         return model, tok, info

@@ -78,9 +78,11 @@ class ViTCache:
         self.entries.store(key, _tensors(model), config=model.cfg.to_json(), meta=json.dumps(meta))
 
     def get(self, key: str, device, make: Callable[[], tuple[ViT, dict]]) -> tuple[ViT, dict]:
-        hit = self.load(key, device)
-        if hit is not None:
-            return hit
-        model, meta = make()
-        self.store(key, model, meta)
+        """The stored model, or ``make()`` stored (under the entry's lock: trained once)."""
+        with self.entries.lock(key):
+            hit = self.load(key, device)
+            if hit is not None:
+                return hit
+            model, meta = make()
+            self.store(key, model, meta)
         return model, meta

@@ -3,11 +3,14 @@ job key, which run before any work, use them)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import hashlib
 import os
+import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -47,6 +50,37 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+_HELD: set[Path] = set()  # locks this process holds (re-entering one is a no-op, not a deadlock)
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike, what: str = "") -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (created if needed) for the ``with`` block.
+
+    Another process taking the same lock waits (saying so on stderr when ``what`` names the thing
+    it waits for); the lock is released when the block ends or the holder dies (``flock``). A
+    process that already holds the lock enters at once.
+    """
+    path = Path(path).absolute()
+    if path in _HELD:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if what:
+                print(f"waiting for another process using {what} ({path})", file=sys.stderr)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        _HELD.add(path)
+        try:
+            yield
+        finally:
+            _HELD.discard(path)
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -90,7 +90,7 @@ def test_code_change_retrains(tmp_path, psi0, monkeypatch):
     assert c.stats.trained == 2 and c.stats.hits == 0
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "foreign", "empty"])
+@pytest.mark.parametrize("damage", ["truncate", "flip", "history", "foreign", "empty"])
 def test_damaged_entry_is_detected_and_recomputed(tmp_path, psi0, damage):
     c = ModelCache(tmp_path)
     req = (psi0, _task(), TrainConfig(seed=3))
@@ -104,6 +104,10 @@ def test_damaged_entry_is_detected_and_recomputed(tmp_path, psi0, damage):
     ):  # change one weight, keep the file loadable: only the checksum catches it
         obj = torch.load(path, weights_only=True)
         obj["state_dict"]["V"][0, 0] += 1.0
+        torch.save(obj, path)
+    elif damage == "history":  # the stored training history is under the checksum too
+        obj = torch.load(path, weights_only=True)
+        obj["history"]["val_hinge"][-1] += 1e-3
         torch.save(obj, path)
     elif damage == "foreign":
         torch.save({"format": "something else"}, path)
