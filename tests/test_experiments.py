@@ -232,3 +232,27 @@ def test_every_lambda_grid_has_one_spelling(name):
 
     walk(cfg, "")
     assert sorted(cfg["eval"]["lam"]) == ["max", "min", "step"]
+
+
+@pytest.mark.parametrize(
+    ("preset", "label"),
+    [
+        ("task_pair_irrelevant", "irrelevant (α = 0.0)"),
+        ("task_pair_aligned", "aligned (α = 0.8)"),
+        ("task_pair_contradictory", "contradictory (α = -0.8)"),
+        ("task_pair_irrelevant_noisy", "irrelevant, noisy (α = 0.0)"),
+        ("task_pair_aligned_noisy", "aligned, noisy (α = 0.8)"),
+        ("task_pair_contradictory_noisy", "contradictory, noisy (α = -0.8)"),
+    ],
+)
+def test_a_pair_label_comes_from_the_config_that_ran(preset, label):
+    """The presets' labels (these strings, written by hand before) follow from α and the noise; an
+    override of α relabels the job instead of keeping the preset's name (a sweep over α included)."""
+    from experiments.one_layer.task_pair import pair_label
+
+    cfg = _compose([f"experiment={preset}"])
+    assert cfg.experiment.label is None
+    assert pair_label(cfg.data.alpha, cfg.data.noise_std) == label
+    moved = _compose([f"experiment={preset}", "data.alpha=0.3"])
+    assert pair_label(moved.data.alpha, moved.data.noise_std).startswith("aligned")
+    assert "(α = 0.3)" in pair_label(moved.data.alpha, moved.data.noise_std)

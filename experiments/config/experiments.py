@@ -52,7 +52,7 @@ class Foundation(Experiment):
 @dataclass(kw_only=True)
 class TaskPair(Experiment):
     name: str = "task_pair"
-    label: str | None = None
+    label: str | None = None  # null: from the config that ran, e.g. "aligned, noisy (α = 0.8)"
 
 
 @dataclass(kw_only=True)

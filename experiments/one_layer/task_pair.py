@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from experiments.analysis import mean_curves, mean_std, table1
 from experiments.config import Setup, lam_grid, seeds_of, to_container
 from experiments.one_layer.common import lambda_curves, test_set, train_pair, training_curves
-from experiments.theory.theorem1 import pair_prediction
+from experiments.theory.theorem1 import pair_prediction, relation
 from models.cache import ModelCache
 from models.estimators import exact_alpha, output_alpha
 from models.task_vectors import TaskVector
@@ -59,6 +59,11 @@ def _evaluate_seed(s, psi0, trained, tasks, lams, setup: Setup, ev: dict):
     return curves, own, alpha_hat
 
 
+def pair_label(alpha: float, noise_std: float) -> str:
+    """The label of a pair from the config that ran, e.g. "aligned, noisy (α = 0.8)"."""
+    return f"{relation(alpha)}{', noisy' if noise_std > 0 else ''} (α = {float(alpha)})"
+
+
 def _wandb(label: str, lams: np.ndarray, curves: dict, trained) -> dict[str, Any]:
     """The λ-curve and training-curve tables with their line plots."""
     rows = [
@@ -88,7 +93,7 @@ def compute(
     c = to_container(cfg)
     exp, ev = c["experiment"], c["eval"]
     seeds = seeds_of(exp)
-    label = exp.get("label") or f"α = {setup.alpha:g}"
+    label = exp.get("label") or pair_label(setup.alpha, setup.tokens.noise_std)
     t_start = time.perf_counter()
     lams = np.asarray(lam_grid(ev["lam"]))
     geo = setup.geometry()

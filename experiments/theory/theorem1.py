@@ -36,6 +36,12 @@ RETENTION_LOGLOG_SLOPE = -2.0
 """Slope of log|λ_min| against log|α| implied by λ_min(α) = −c/α² (Theorem 2, α < 0)."""
 
 
+def relation(alpha: float) -> str:
+    """The pair's relation by the sign of α: "aligned" (α > 0), "irrelevant" (α = 0) or
+    "contradictory" (α < 0)."""
+    return "aligned" if alpha > 0 else "contradictory" if alpha < 0 else "irrelevant"
+
+
 def addition_applies(alpha: float) -> bool:
     """Theorem 1's condition on the pair: α ≥ 0 (aligned or irrelevant tasks)."""
     return alpha >= 0
