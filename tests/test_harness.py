@@ -165,6 +165,12 @@ def _cli(*args, timeout=300):
     )
 
 
+# values equal to the defaults: they only make the job directory name long (> 255 bytes in all)
+LONG = ["data.delta_star=0.25", "data.delta_conf=0.125", "data.basis_seed=0", "model.seed=0",
+        "model.v0_std=0.01", "model.w0_std=0.0", "train.seed=0", "train.eval_every=10",
+        "eval.eps=0.05", "eval.forget_hinge=0.5", "eval.retain_fraction=0.95", "eval.memory_mb=64"]  # fmt: skip
+
+
 @pytest.mark.slow
 def test_tiny_multirun_sweep_end_to_end(tmp_path):
     r = _cli(
@@ -176,11 +182,15 @@ def test_tiny_multirun_sweep_end_to_end(tmp_path):
         "data.n_test=64",
         "eval.lam.step=1.0",
         "progress=false",
+        *LONG,
         f"hydra.sweep.dir={tmp_path}",
     )
     assert r.returncode == 0, r.stderr[-2000:]
     found = sorted(tmp_path.glob("*/metrics.json"))
     assert len(found) == 2
+    for p in found:  # a short name; the full overrides are recorded in the job
+        assert len(p.parent.name.encode()) <= 200 < len(",".join(LONG))
+        assert all(o in (p.parent / ".hydra" / "overrides.yaml").read_text() for o in LONG)
     alphas = sorted(load_metrics(p)["alpha"] for p in found)
     assert alphas == pytest.approx([0.0, 0.5])
 

@@ -172,3 +172,43 @@ def test_a_vit_too_large_for_memory_is_refused_with_model_dim(tmp_path):
     cfg = _compose(["experiment=cdigits_pair", "model.dim=100000", "model.heads=1"])
     with pytest.raises(ConfigError, match=r"^model\.dim=100000 is invalid: the ViT's weights"):
         run_experiment(cfg, tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["-m", "data.alpha=0.0,5"],
+            "data.alpha=5 is invalid: must be in [-1, 1] (job 2 of 2: data.alpha=5)",
+        ),
+        (
+            ["-m", "experiment=task_pair_sweep", "data.d=2"],
+            "data.d=2 is invalid: must be >= 3 (2 task directions + at least 1 irrelevant pattern)"
+            " (job 1 of 3: data.alpha=-0.8)",
+        ),
+        (["-m", "data.alpha=0.1,0.2", "model.width=64,128"], None),
+        (
+            ["experiment=foundation", "data=cdigits"],
+            "model.d is invalid: Interpolation key 'data.d' not found",
+        ),
+    ],
+)
+def test_every_job_of_a_sweep_is_checked_before_the_first_runs(argv, line):
+    """A sweep whose second job is invalid stops before its first job (which used to run)."""
+    from experiments.config.compose import composition_problem
+
+    assert composition_problem(argv) == line
+
+
+def test_long_overrides_give_a_short_job_directory_name():
+    from experiments.config.schema import MAX_NAME, job_dir
+
+    short = "data.alpha=0.5,model.width=128"
+    assert job_dir(short) == short
+    long = ",".join(f"train.key{i}=value{i}" for i in range(20))
+    name = job_dir(long)
+    assert len(name.encode()) <= MAX_NAME < 255 and name.startswith("train.key0=value0")
+    assert (
+        job_dir(long) == name and job_dir(long + "x") != name
+    )  # stable, and distinct per overrides
+    assert "/" not in job_dir("data.root=/" + "a" * 300)

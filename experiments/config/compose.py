@@ -8,6 +8,7 @@ command line first (each value of a sweep once) and names the key, the value and
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from pathlib import Path
 
@@ -83,4 +84,57 @@ def composition_problem(argv: list[str]) -> str | None:
         return one_line(err)
     finally:
         GlobalHydra.instance().clear()
+    return invalid_job(args.config_name or "config", args.overrides)
+
+
+def _compose(config: str, overrides: list[str], hydra: bool = False):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
+            return compose(config, overrides=overrides, return_hydra_config=hydra)
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def jobs(config: str, overrides: list[str]) -> list[list[str]]:
+    """The overrides of every job: the product of the command line's sweeps and of a preset's
+    ``hydra.sweeper.params`` (a key on the command line wins)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    parsed = parser.parse_overrides(overrides)
+    keys = {o.get_key_element() for o in parsed}
+    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
+    params = _compose(config, fixed, hydra=True).hydra.sweeper.get("params") or {}
+    parsed += parser.parse_overrides([f"{k}={v}" for k, v in params.items() if k not in keys])
+    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
+    axes = [
+        [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
+        for o in parsed
+        if o.is_sweep_override()
+    ]
+    return [[*fixed, *combo] for combo in itertools.product(*axes)]
+
+
+def invalid_job(config: str, overrides: list[str]) -> str | None:
+    """One line for the first job of the command line (every job of a sweep) whose values the
+    experiment's checks refuse; None if every job is valid. Runs before the first job starts."""
+    from experiments.config import VALIDATORS, check_keys
+    from synthetic.checks import ConfigError
+
+    todo = jobs(config, overrides)
+    for i, job in enumerate(todo):
+        cfg = _compose(config, job)
+        try:
+            check_keys(cfg)
+            validate = VALIDATORS.get(cfg.experiment.name)
+            if validate is not None:  # an unknown name is reported by the run itself
+                validate(cfg)
+        except ConfigError as err:
+            swept = [o for o in job if o not in overrides]
+            where = f" (job {i + 1} of {len(todo)}: {' '.join(swept)})" if len(todo) > 1 else ""
+            return f"{err}{where}"
     return None

@@ -10,6 +10,7 @@ checked when the dataclass is built; checks across fields live with the setups (
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import MISSING, dataclass, field
 from typing import Any
@@ -149,8 +150,24 @@ def _node(cls: type) -> Any:
     return node
 
 
+MAX_NAME = 200  # bytes of one directory name (file systems allow 255)
+
+
+def job_dir(overrides: str) -> str:
+    """A job directory name from its overrides (``${job_dir:${hydra.job.override_dirname}}``): as is
+    when every part fits, else a readable prefix and a hash of them all (the full overrides are in
+    the job's ``.hydra/overrides.yaml``)."""
+    if all(len(part.encode()) <= MAX_NAME for part in overrides.split("/")):
+        return overrides
+    digest = hashlib.sha256(overrides.encode()).hexdigest()[:12]
+    prefix = overrides.replace("/", "_").encode()[: MAX_NAME - 13].decode(errors="ignore")
+    return f"{prefix}-{digest}"
+
+
 def register() -> None:
-    """Put every schema in Hydra's ConfigStore (``schema``, ``schema/<group>/<name>``)."""
+    """Put every schema in Hydra's ConfigStore (``schema``, ``schema/<group>/<name>``) and the
+    ``job_dir`` resolver in OmegaConf."""
+    OmegaConf.register_new_resolver("job_dir", job_dir, replace=True)
     store = ConfigStore.instance()
     store.store(name="schema", node=_node(Config))
     for group, options in {**GROUPS, "experiment": SCHEMAS}.items():

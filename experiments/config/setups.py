@@ -117,14 +117,19 @@ def lm_setup(top: Any, corpus: dict, model: Any, train: Any, exp: Any, pretraine
 
 
 def to_container(cfg: Any) -> dict:
-    try:
-        from omegaconf import DictConfig, OmegaConf
+    """The resolved config as plain dicts; a key that does not resolve is one ConfigError line."""
+    from omegaconf import DictConfig, OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
-        if isinstance(cfg, DictConfig):
-            return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)  # type: ignore[return-value]
-    except ImportError:  # pragma: no cover
-        pass
-    return dict(cfg)
+    from synthetic.checks import ConfigError
+
+    if not isinstance(cfg, DictConfig):
+        return dict(cfg)
+    try:
+        return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)  # type: ignore[return-value]
+    except OmegaConfBaseException as err:
+        why = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(f"{getattr(err, 'full_key', '') or 'config'} is invalid: {why}") from None
 
 
 def grid(lo: float, hi: float, step: float) -> list[float]:
