@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from experiments.config import check_keys, to_container
 from experiments.io import atomic_write_text, load_metrics
 from experiments.registry import EXPERIMENTS, Spec, resolve
 from experiments.tracking import Tracker
-from synthetic.checks import ConfigError
+from synthetic.checks import ConfigError, check_writable_dir
 from synthetic.files import code_hash as hash_files
 from synthetic.files import locked
 
@@ -98,9 +99,15 @@ def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
         done = None if cfg.get("recompute", False) else finished_job(out_dir, key)
         if done is not None:  # finished by the run we waited for
             return {**done, "reused": True}
-        for stale in out_dir.glob(".*.tmp"):  # its writer is dead: we hold the job's lock
-            stale.unlink(missing_ok=True)
+        remove_stale_temps(out_dir)
         return _run_locked(spec, cfg, setup, out_dir, key)
+
+
+def remove_stale_temps(out_dir: Path) -> None:
+    """Remove the temporary files of a killed run (call holding the job's lock: their writer is
+    dead, since a live one would hold it)."""
+    for stale in out_dir.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def _run_locked(spec: Spec, cfg: DictConfig, setup: Any, out_dir: Path, key: str) -> dict:
@@ -139,8 +146,8 @@ def main(cfg: DictConfig) -> None:
     except ConfigError as err:
         print(f"ConfigError: {err}", file=sys.stderr)
         sys.exit(2)
-    except OSError as err:  # e.g. a full disk: earlier results are intact (every write is atomic)
-        print(f"OSError: {err}", file=sys.stderr)
+    except (OSError, FloatingPointError) as err:  # a full disk (earlier results are intact: every
+        print(f"{type(err).__name__}: {err}", file=sys.stderr)  # write is atomic), a divergence
         sys.exit(1)
     print(
         f"[{cfg.experiment.name}] {metrics.get('one_line', '')} -> {out_dir}/metrics.json"
@@ -155,14 +162,14 @@ def precheck_output_dirs(argv: list[str]) -> str | None:
     """
     for arg in argv:
         key, sep, value = arg.partition("=")
+        if arg.lstrip("+") == "hydra/launcher=slurm" and shutil.which("sbatch") is None:
+            return "hydra/launcher=slurm is invalid: sbatch is not on PATH (run it on a SLURM login node)"
         if not sep or key.lstrip("+") not in ("hydra.run.dir", "hydra.sweep.dir"):
             continue
-        path = Path(value).expanduser().absolute()
-        parent = path
-        while not parent.exists() and parent != parent.parent:
-            parent = parent.parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-            return f"{key}={value!r} is invalid: cannot write there ({parent} is not a writable directory)"
+        try:
+            check_writable_dir(key.lstrip("+"), value)
+        except ConfigError as err:
+            return str(err)
     return None
 
 

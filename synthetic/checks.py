@@ -156,6 +156,26 @@ def check_room(d: Any, n_span: int, n_irrelevant: Any) -> int:
     return n_irrelevant
 
 
+def check_writable_dir(key: str, value: Any) -> str:
+    """``value`` names a directory that exists or can be created, and where files can be written
+    (probed with a temporary file in its nearest existing ancestor; nothing is left behind)."""
+    import tempfile
+    from pathlib import Path
+
+    path = Path(str(value)).expanduser().absolute()
+    parent = path
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    try:
+        if not parent.is_dir():
+            raise NotADirectoryError(f"{parent} is not a directory")
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as err:
+        raise fail(key, value, f"cannot write there ({err.strerror or err})") from None
+    return str(path)
+
+
 def available_memory() -> int:
     """Bytes of physical memory available now (Linux); a large number where it cannot be read."""
     try:

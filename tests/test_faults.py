@@ -16,7 +16,7 @@ from hydra.core.global_hydra import GlobalHydra
 from experiments.io import load_metrics
 from experiments.run import run_experiment
 from synthetic import ConfigError
-from synthetic.files import atomic_write
+from synthetic.files import atomic_write, locked
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
@@ -149,9 +149,10 @@ def test_kill_during_a_write_leaves_the_previous_metrics_intact(tmp_path):
     # run.json may be new or old, but metrics.json (written last) must be the complete old one
     assert json.loads((out / "metrics.json").read_text()) == {"job_key": "old", "value": 1}
     assert list(out.glob(".*.tmp")), "the killed write leaves its temporary file"
-    from experiments.run import prepare_output_dir
+    from experiments.run import remove_stale_temps
 
-    prepare_output_dir(out)  # the next run of the job removes it
+    with locked(out / ".job.lock"):  # the next run of the job removes it, holding the job's lock
+        remove_stale_temps(out)
     assert not list(out.glob(".*.tmp"))
 
 

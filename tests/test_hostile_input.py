@@ -212,3 +212,82 @@ def test_long_overrides_give_a_short_job_directory_name():
         job_dir(long) == name and job_dir(long + "x") != name
     )  # stable, and distinct per overrides
     assert "/" not in job_dir("data.root=/" + "a" * 300)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "pattern"),
+    [
+        (["cache_dir=/proc/nope"], r"^cache_dir='/proc/nope' is invalid: cannot write there"),
+        (
+            ["cache_dir=/etc/hostname/sub"],
+            r"^cache_dir='/etc/hostname/sub' is invalid: cannot write",
+        ),
+        (
+            ["experiment=lm_unlearning", "dtype=float64"],
+            r"^dtype='float64' is invalid: must be one of \['float32'\]$",
+        ),
+        (
+            ["experiment=cdigits_pair", "data.root=/nonexistent"],
+            r"^data\.root='/nonexistent' is invalid: is only read with data\.source=mnist",
+        ),
+    ],
+)
+def test_ignored_or_unusable_values_are_refused_before_any_work(overrides, pattern, tmp_path):
+    """Values that used to be silently ignored (a dtype, a root) or to fail after training (a cache
+    directory that cannot be written) are refused first, naming their key."""
+    cfg = _compose(overrides)
+    with pytest.raises(ConfigError, match=pattern) as err:
+        run_experiment(cfg, tmp_path / "out")
+    assert "\n" not in str(err.value) and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "key", "pattern"),
+    [
+        (
+            b"\xff\xfe\x00binary\x00",
+            "data.books",
+            r"^data\.books\[0\]=.* is invalid: a\.txt is not UTF-8 text",
+        ),
+        (
+            b"{not json",
+            "model.pretrained",
+            r"^model\.pretrained=.* is invalid: config\.json is not JSON",
+        ),
+        (b'{"hidden_size": 8}', "model.pretrained", r"^model\.pretrained=.* has no model_type"),
+    ],
+)
+def test_binary_books_and_bogus_checkpoints_are_refused_in_one_line(
+    tmp_path, content, key, pattern
+):
+    if key == "data.books":
+        books = [tmp_path / n for n in ("a.txt", "b.txt", "c.txt")]
+        books[0].write_bytes(content)
+        for b in books[1:]:
+            b.write_text("Some text.\n")
+        override = f"data.books=[{','.join(map(str, books))}]"
+    else:
+        (tmp_path / "config.json").write_bytes(content)
+        override = f"model.pretrained={tmp_path}"
+    cfg = _compose(["experiment=lm_unlearning", override])
+    with pytest.raises(
+        ConfigError, match=pattern.replace("has no", "is invalid: config.json has no")
+    ):
+        run_experiment(cfg, tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["+hydra.bogus=1"], "hydra.bogus is not a valid key: Hydra does not read 'bogus' there"),
+        (
+            ["++hydra.run.bogus=1"],
+            "hydra.run.bogus is not a valid key: Hydra does not read 'bogus' there",
+        ),
+        (["+hydra.job.env_set.FOO=1"], None),  # a free mapping: adding a key there is its use
+    ],
+)
+def test_a_key_added_to_hydras_schema_is_refused(argv, line):
+    from experiments.config.compose import composition_problem
+
+    assert composition_problem(argv) == line

@@ -21,6 +21,7 @@ from synthetic.checks import (
     check_list,
     check_memory,
     check_room,
+    check_writable_dir,
     need,
 )
 
@@ -46,7 +47,10 @@ def check_keys(cfg: Any) -> Config:
     c = {k: v for k, v in to_container(cfg).items() if k != "hydra"}
     if "logging" in c:
         build(Logging, "logging", c["logging"])
-    return build(Config, "", c)
+    top = build(Config, "", c)
+    if top.cache_dir is not None:
+        check_writable_dir("cache_dir", top.cache_dir)
+    return top
 
 
 def lam_axis(node: Any, key: str, limit: int = 1000) -> list[float]:

@@ -84,7 +84,31 @@ def composition_problem(argv: list[str]) -> str | None:
         return one_line(err)
     finally:
         GlobalHydra.instance().clear()
-    return invalid_job(args.config_name or "config", args.overrides)
+    return unread_hydra_key(args.config_name or "config", args.overrides) or invalid_job(
+        args.config_name or "config", args.overrides
+    )
+
+
+def unread_hydra_key(config: str, overrides: list[str]) -> str | None:
+    """One line for ``+hydra.x=v`` adding a key to a node of Hydra's schema (Hydra would ignore it;
+    adding to a free mapping such as ``hydra.job.env_set`` is fine)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    added = [o for o in parsed if o.key_or_group.startswith("hydra.") and o.input_line[0] == "+"]
+    if not added:
+        return None
+    fixed = [o.input_line for o in parsed if o not in added and not o.is_sweep_override()]
+    cfg = _compose(config, fixed, hydra=True)
+    for o in added:
+        parent, _, leaf = o.key_or_group.rpartition(".")
+        node = OmegaConf.select(cfg, parent)
+        if OmegaConf.select(cfg, o.key_or_group) is None and (
+            node is None or OmegaConf.get_type(node) is not dict
+        ):
+            return f"{o.key_or_group} is not a valid key: Hydra does not read {leaf!r} there"
+    return None
 
 
 def _compose(config: str, overrides: list[str], hydra: bool = False):

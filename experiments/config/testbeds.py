@@ -3,6 +3,7 @@ testbeds. No torch: a bad override fails before any heavy import."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ def build_csetup(cfg: Any, schema: type = ex.CDigitsPair, limit: int = 100_000) 
     data = build(sc.DigitsData, "data", c["data"])
     if data.source == "mnist":
         mnist_files(data.root)  # fails at once, naming the missing files
+    why = "is only read with data.source=mnist (sklearn's digits come with the library)"
+    need(data.root is None or data.source == "mnist", "data.root", data.root, why)
     split = check_fractions(data.split)
     vit = build(ViTConfig, "model", c["model"])
     need(vit.channels == 3, "model.channels", vit.channels, "must be 3 (red, green, blue)")
@@ -75,11 +78,21 @@ def validate_cdigits_compress(cfg: Any) -> CSetup:
 
 
 def _path(key: str, value: Any, file: str = "") -> str:
-    """``value`` (expanded) if it names a readable file (or a directory holding ``file``)."""
+    """``value`` (expanded) if it names a readable UTF-8 text file (or a directory holding a
+    transformers ``file``: JSON with a ``model_type``)."""
     p = Path(str(value)).expanduser()
-    if not (p / file if file else p).is_file():
+    f = p / file if file else p
+    if not f.is_file():
         valid = f"must be a local directory holding a transformers checkpoint ({file})"
         raise fail(key, value, valid if file else "is not a readable file")
+    try:
+        text = f.read_bytes().decode("utf-8")
+        ok = not file or "model_type" in json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as err:
+        raise fail(
+            key, value, f"{f.name} is not {'JSON' if file else 'UTF-8 text'} ({err})"
+        ) from None
+    need(ok, key, value, f"{file} has no model_type: not a transformers checkpoint")
     return str(p)
 
 
@@ -114,6 +127,7 @@ def _lm_fits(model: sc.LMModel, train: sc.LMTrain, exp: ex.LMUnlearning) -> None
 def build_lsetup(cfg: Any) -> LSetup:
     c = to_container(cfg)
     top = check_keys(c)
+    check_choice("dtype", top.dtype, ["float32"])  # the GPT and LoRA are trained in float32
     corpus = _books(build(sc.BooksData, "data", c["data"]))
     model = build(sc.LMModel, "model", c["model"])
     pretrained = (
