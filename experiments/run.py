@@ -162,8 +162,9 @@ def precheck_output_dirs(argv: list[str]) -> str | None:
     """
     for arg in argv:
         key, sep, value = arg.partition("=")
-        if arg.lstrip("+") == "hydra/launcher=slurm" and shutil.which("sbatch") is None:
-            return "hydra/launcher=slurm is invalid: sbatch is not on PATH (run it on a SLURM login node)"
+        tools = [t for t in ("sbatch", "srun") if shutil.which(t) is None]
+        if arg.lstrip("+") == "hydra/launcher=slurm" and tools:
+            return f"hydra/launcher=slurm is invalid: {tools[0]} is not on PATH (use a SLURM login node)"
         if not sep or key.lstrip("+") not in ("hydra.run.dir", "hydra.sweep.dir"):
             continue
         try:

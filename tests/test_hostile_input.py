@@ -291,3 +291,32 @@ def test_a_key_added_to_hydras_schema_is_refused(argv, line):
     from experiments.config.compose import composition_problem
 
     assert composition_problem(argv) == line
+
+
+@pytest.mark.parametrize(
+    ("overrides", "pattern"),
+    [
+        (
+            ["experiment=lm_unlearning", "experiment.n_prompts=100000"],
+            r"^experiment\.n_prompts=100000 is invalid: one batch of prompts .* would need",
+        ),
+        (["eval.memory_mb=1e-6"], r"^eval\.memory_mb=1e-06 is invalid: must be in \[1, inf\)$"),
+    ],
+)
+def test_runaway_sizes_are_refused_in_one_line(overrides, pattern, tmp_path):
+    cfg = _compose(overrides)
+    with pytest.raises(ConfigError, match=pattern):
+        run_experiment(cfg, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_slurm_launcher_needs_slurm(monkeypatch):
+    import shutil
+
+    from experiments.run import precheck_output_dirs
+
+    monkeypatch.setattr(shutil, "which", lambda tool: None)
+    line = precheck_output_dirs(["-m", "hydra/launcher=slurm"])
+    assert line == "hydra/launcher=slurm is invalid: sbatch is not on PATH (use a SLURM login node)"
+    monkeypatch.setattr(shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    assert precheck_output_dirs(["-m", "hydra/launcher=slurm"]) is None

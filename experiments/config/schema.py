@@ -56,7 +56,9 @@ class Eval:
     eps: Num = number(low=0.0, low_open=True)
     forget_hinge: Num = number(low=0.0, low_open=True)
     retain_fraction: Num = number(low=0.0, high=1.0)
-    memory_mb: Num = number(low=0.0, low_open=True)
+    # MiB per grid-evaluation chunk; 1 MiB holds one grid point on >= 10 samples of every testbed's
+    # default model (one sample: 4-100 KiB): below that no chunk can honour the budget at all
+    memory_mb: Num = number(low=1.0)
 
 
 @dataclass(kw_only=True)

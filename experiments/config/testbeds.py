@@ -124,6 +124,18 @@ def _lm_fits(model: sc.LMModel, train: sc.LMTrain, exp: ex.LMUnlearning) -> None
     need(exp.prompt_tokens + k <= n, "experiment.continuation_tokens", k, why)
 
 
+def _prompts_fit(model: sc.LMModel, pretrained: str | None, exp: ex.LMUnlearning) -> None:
+    """All prompts are continued in one batch: its key/value cache and logits must fit in memory."""
+    sizes = vars(model)
+    if pretrained is not None:  # the checkpoint's own sizes (GPT-2 or Llama/Phi spellings)
+        c = json.loads((Path(pretrained) / "config.json").read_text())
+        sizes = {"n_layer": c.get("n_layer", c.get("num_hidden_layers", 1)),
+                 "n_embd": c.get("n_embd", c.get("hidden_size", 1)), "vocab_size": c.get("vocab_size", 1)}  # fmt: skip
+    n, length = exp.n_prompts, exp.prompt_tokens + exp.continuation_tokens
+    per = length * (2 * sizes["n_layer"] * sizes["n_embd"] + 2 * sizes["vocab_size"]) * 4
+    check_memory("experiment.n_prompts", n, n * per, "one batch of prompts (cache and logits)")
+
+
 def build_lsetup(cfg: Any) -> LSetup:
     c = to_container(cfg)
     top = check_keys(c)
@@ -140,6 +152,7 @@ def build_lsetup(cfg: Any) -> LSetup:
     exp = build(ex.LMUnlearning, "experiment", c["experiment"])
     seeds_of(c["experiment"])
     _lm_fits(model, train, exp)
+    _prompts_fit(model, pretrained, exp)
     return lm_setup(top, corpus, model, train, exp, pretrained)
 
 
