@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -158,7 +159,8 @@ def check_room(d: Any, n_span: int, n_irrelevant: Any) -> int:
 
 def check_writable_dir(key: str, value: Any) -> str:
     """``value`` names a directory that exists or can be created, and where files can be written
-    (probed with a temporary file in its nearest existing ancestor; nothing is left behind)."""
+    (probed with a 64 KiB temporary file in its nearest existing ancestor, so that a read-only or
+    full file system is caught too; nothing is left behind)."""
     import tempfile
     from pathlib import Path
 
@@ -169,8 +171,10 @@ def check_writable_dir(key: str, value: Any) -> str:
     try:
         if not parent.is_dir():
             raise NotADirectoryError(f"{parent} is not a directory")
-        with tempfile.TemporaryFile(dir=parent):
-            pass
+        with tempfile.TemporaryFile(dir=parent) as fh:
+            fh.write(b"\0" * 65536)
+            fh.flush()
+            os.fsync(fh.fileno())
     except OSError as err:
         raise fail(key, value, f"cannot write there ({err.strerror or err})") from None
     return str(path)

@@ -320,3 +320,26 @@ def test_the_slurm_launcher_needs_slurm(monkeypatch):
     assert line == "hydra/launcher=slurm is invalid: sbatch is not on PATH (use a SLURM login node)"
     monkeypatch.setattr(shutil, "which", lambda tool: f"/usr/bin/{tool}")
     assert precheck_output_dirs(["-m", "hydra/launcher=slurm"]) is None
+
+
+@pytest.mark.parametrize(
+    ("errno_", "reason"), [(28, "No space left on device"), (30, "Read-only file system")]
+)
+def test_a_full_or_read_only_file_system_is_refused_before_any_work(
+    tmp_path, monkeypatch, errno_, reason
+):
+    """The directory probe writes (and syncs) 64 KiB, so a full or read-only file system fails it
+    (measured on real tmpfs mounts too: see the README's table)."""
+    from synthetic.checks import check_writable_dir
+
+    def refuse(fd):
+        raise OSError(errno_, os.strerror(errno_))
+
+    monkeypatch.setattr(os, "fsync", refuse)
+    with pytest.raises(
+        ConfigError, match=rf"^cache_dir='.*' is invalid: cannot write there \({reason}\)$"
+    ):
+        check_writable_dir("cache_dir", str(tmp_path / "cache"))
+    monkeypatch.undo()
+    assert check_writable_dir("cache_dir", str(tmp_path / "cache")) == str(tmp_path / "cache")
+    assert list(tmp_path.iterdir()) == []  # the probe leaves nothing behind
