@@ -301,6 +301,14 @@ def test_a_key_added_to_hydras_schema_is_refused(argv, line):
             r"^experiment\.n_prompts=100000 is invalid: one batch of prompts .* would need",
         ),
         (["eval.memory_mb=1e-6"], r"^eval\.memory_mb=1e-06 is invalid: must be in \[1, inf\)$"),
+        (
+            ["eval.lam.min=-1e300"],
+            r"^eval\.lam\.step=0\.1 is invalid: the axis would have more than 100000",
+        ),
+        (
+            ["experiment=ood", "eval.lam.step=0.001"],
+            r"^eval\.lam\.step=0\.001 is invalid: the axis would have more than 1000 points$",
+        ),
     ],
 )
 def test_runaway_sizes_are_refused_in_one_line(overrides, pattern, tmp_path):
@@ -343,3 +351,12 @@ def test_a_full_or_read_only_file_system_is_refused_before_any_work(
     monkeypatch.undo()
     assert check_writable_dir("cache_dir", str(tmp_path / "cache")) == str(tmp_path / "cache")
     assert list(tmp_path.iterdir()) == []  # the probe leaves nothing behind
+
+
+def test_a_mistyped_wandb_value_is_refused_at_composition():
+    """``logging.wandb.tags=5`` used to exit 0 and lose the wandb run."""
+    from experiments.config.compose import composition_problem
+
+    assert composition_problem(["logging.wandb.tags=5"]).startswith(
+        "logging.wandb.tags=5 is invalid:"
+    )
