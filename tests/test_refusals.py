@@ -4,17 +4,10 @@ refused before any work with one line naming its key, or runs correctly."""
 import os
 
 import pytest
-from hydra import compose, initialize
-from hydra.core.global_hydra import GlobalHydra
+from composed import composed as _compose
 
 from experiments.run import run_experiment
 from synthetic import ConfigError
-
-
-def _compose(overrides=()):
-    GlobalHydra.instance().clear()
-    with initialize(version_base="1.3", config_path="../conf"):
-        return compose("config", overrides=list(overrides))
 
 
 @pytest.mark.parametrize(
