@@ -245,3 +245,14 @@ def test_a_mistyped_wandb_value_is_refused_at_composition():
     assert composition_problem(["logging.wandb.tags=5"]).startswith(
         "logging.wandb.tags=5 is invalid:"
     )
+
+
+def test_a_new_entry_of_a_free_mapping_needs_a_plus():
+    """``experiment.pairs.x=…`` used to end in a TypeError inside the error formatting."""
+    from experiments.config.compose import composition_problem
+
+    line = composition_problem(["experiment=cdigits_compress", "experiment.pairs.x=[0.5,0.5]"])
+    assert (
+        line
+        == "experiment.pairs.x is not a valid key: add a new entry with +experiment.pairs.x=..."
+    )

@@ -32,7 +32,9 @@ def one_line(err: Exception) -> str:
     key = getattr(cause, "full_key", None)
     kind = getattr(cause, "object_type", None)
     if "Could not override" in text and key:
-        valid = sorted(f.name for f in dataclasses.fields(kind)) if kind else []
+        if not dataclasses.is_dataclass(kind):  # a free mapping (e.g. experiment.pairs): + adds
+            return f"{key} is not a valid key: add a new entry with +{key}=..."
+        valid = sorted(f.name for f in dataclasses.fields(kind))
         return f"{key} is not a valid key: valid keys are {valid}"
     merged = re.match(r"Error merging override ([^=]+)=(.*)", text)
     if merged and cause is not None:
