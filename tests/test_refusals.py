@@ -185,6 +185,10 @@ def test_a_key_added_to_hydras_schema_is_refused(argv, line):
             ["experiment=lm_unlearning", "experiment.n_prompts=100000"],
             r"^experiment\.n_prompts=100000 is invalid: one batch of prompts .* would need",
         ),
+        (
+            ["experiment.n_seeds=100000"],
+            r"^experiment\.n_seeds=100000 is invalid: the models and test sets of every seed would",
+        ),
         (["eval.memory_mb=1e-6"], r"^eval\.memory_mb=1e-06 is invalid: must be in \[1, inf\)$"),
         (
             ["eval.lam.min=-1e300"],

@@ -165,13 +165,15 @@ def _exp(cfg: Any, schema: type, limit: int = 100_000) -> tuple[Setup, dict]:
     setup, c = build_setup(cfg), to_container(cfg)
     check_eval(c["eval"], limit)
     build(schema, "experiment", c["experiment"])
-    last, s = seeds_of(c["experiment"])[-1], setup.model.seed
-    need(
-        s + last <= SEED_MAX,
-        "model.seed",
-        s,
-        f"Ψ0's seed model.seed + {last} must be <= {SEED_MAX}",
-    )
+    seeds, s = seeds_of(c["experiment"]), setup.model.seed
+    why = f"Ψ0's seed model.seed + {seeds[-1]} must be <= {SEED_MAX}"
+    need(s + seeds[-1] <= SEED_MAX, "model.seed", s, why)
+    # an experiment may hold every seed's models (Ψ0 and two fine-tuned) and test sets (3 tasks)
+    nbytes = 8 if setup.dtype == "float64" else 4
+    params = sum(a * b for a, b in setup.model.shapes.values())
+    per_seed = (3 * params + 3 * setup.n_test * setup.tokens.n_tokens * setup.d) * nbytes
+    what = "the models and test sets of every seed"
+    check_memory("experiment.n_seeds", len(seeds), len(seeds) * per_seed, what)
     return setup, c["experiment"]
 
 
