@@ -7,8 +7,9 @@
   ``dtype=False``): the checksum stored with an entry and the weights part of a key.
 * ``TensorStore``: one file ``<root>/<key[:2]>/<key>.pt`` per entry, written atomically, holding a
   format tag, the key, a dict of tensors under ``tensor_field``, any JSON-able fields (a training
-  history, a config) and one checksum over the tensors and those fields; loaded with ``weights_only=True`` (no code runs). An entry that does not load, has the wrong
-  format or key, or fails the checksum is logged and reported absent, so the caller recomputes it.
+  history, a config) and one checksum over the tensors and those fields; loaded with
+  ``weights_only=True`` (no code runs). An entry that does not load, has the wrong format or key,
+  or fails the checksum is logged and reported absent, so the caller recomputes it.
 * ``DirStore``: one directory ``<root>/<key[:2]>/<key>/`` per entry (``save_pretrained`` output:
   safetensors, never pickle), written under a temporary name and renamed into place, with a
   ``meta.json`` holding the key and the SHA-256 of every file; a directory that fails is recomputed.

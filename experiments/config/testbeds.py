@@ -19,7 +19,8 @@ from synthetic.checks import check_choice, check_float, check_memory, fail, need
 
 def rates(key: str, value: Any) -> tuple[float, float]:
     """(r_o, r_e): fractions of red among odd and among even digits, each in [0, 1]."""
-    need(isinstance(value, list) and len(value) == 2, key, value, "must be [r_o, r_e] in [0, 1]")
+    two = isinstance(value, list | tuple) and len(value) == 2
+    need(two, key, value, "must be [r_o, r_e] with both in [0, 1]")
     return (
         check_float(f"{key}[0]", value[0], low=0.0, high=1.0),
         check_float(f"{key}[1]", value[1], low=0.0, high=1.0),
