@@ -133,7 +133,9 @@ def compute_and_publish(spec: Spec, cfg: DictConfig, setup: Any, out_dir: Path, 
     """The experiment computes (the heavy imports happen here); the harness publishes the results."""
     from experiments.publish import publish
 
-    progress = bool(cfg.get("progress", False))
+    progress = bool(cfg.get("progress", False)) and sys.stderr.isatty()  # bars only on a terminal
+    if not progress:  # nor those of Hugging Face (model shards, downloads)
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     results = resolve(spec.compute)(cfg, setup, progress=progress)
     return publish(spec, results, out_dir, key)
 

@@ -248,3 +248,24 @@ def test_config_checks_run_before_torch_is_imported():
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["experiment.n_seeds=-1 is invalid: must be >= 1", "False"]
+
+
+@pytest.mark.parametrize(
+    ("tty", "progress", "expected"),
+    [(True, True, True), (False, True, False), (True, False, False)],
+)
+def test_progress_bars_only_on_a_terminal(monkeypatch, tty, progress, expected):
+    """A log file gets no bars (no carriage returns in a `make reproduce` log), a terminal does."""
+    import experiments.publish
+    import experiments.run as run
+
+    seen = {}
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
+    monkeypatch.setattr(
+        run, "resolve", lambda _: lambda cfg, setup, progress: seen.setdefault("p", progress)
+    )
+    monkeypatch.setattr(experiments.publish, "publish", lambda *a: {})
+    cfg = _compose([f"progress={str(progress).lower()}"])
+    spec = run.EXPERIMENTS["foundation"]
+    run.compute_and_publish(spec, cfg, None, Path("unused"), "key")
+    assert seen["p"] is expected
