@@ -22,7 +22,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.config import check_keys, to_container
+from experiments.config import to_container
 from experiments.io import atomic_write_text, load_metrics
 from experiments.registry import EXPERIMENTS, Spec, resolve
 from experiments.tracking import Tracker
@@ -66,16 +66,9 @@ def finished_job(out_dir: Path, key: str) -> dict | None:
 
 
 def prepare_output_dir(out_dir: Path) -> None:
-    """Fail with one line if ``out_dir`` cannot be written."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".write-probe-{os.getpid()}.tmp"
-        probe.write_bytes(b"ok")
-        probe.unlink()
-    except OSError as err:
-        raise ConfigError(
-            f"hydra.run.dir={str(out_dir)!r} is invalid: cannot write there ({err.strerror or err})"
-        ) from None
+    """Fail with one line if ``out_dir`` cannot be written; create it."""
+    check_writable_dir("hydra.run.dir", str(out_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
 
 
 def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
@@ -85,9 +78,8 @@ def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
         raise ConfigError(
             f"experiment.name={name!r} is invalid: must be one of {sorted(EXPERIMENTS)}"
         )
-    check_keys(cfg)
     spec = EXPERIMENTS[name]
-    setup = resolve(spec.validate)(cfg)
+    setup = resolve(spec.validate)(cfg)  # the top level (check_keys) first, then its own keys
     key = job_key(cfg)
     if not cfg.get("recompute", False):
         done = finished_job(out_dir, key)

@@ -31,6 +31,16 @@ def _spawn(code: str, *args: str, module: bool = False) -> subprocess.Popen:
     )
 
 
+def _outputs(procs: list[subprocess.Popen], timeout: int) -> list[str]:
+    """The stdout of every process, each of which must exit 0."""
+    outs = []
+    for p in procs:
+        out, err = p.communicate(timeout=timeout)
+        assert p.returncode == 0, err
+        outs.append(out)
+    return outs
+
+
 HOLD = """
 import sys, time
 from synthetic.files import locked
@@ -42,11 +52,8 @@ with locked(sys.argv[1], "the test lock"):
 
 
 def test_two_processes_never_hold_a_lock_at_once(tmp_path):
-    procs = [_spawn(HOLD, str(tmp_path / ".lock")) for _ in range(2)]
     spans = []
-    for p in procs:
-        out, err = p.communicate(timeout=60)
-        assert p.returncode == 0, err
+    for out in _outputs([_spawn(HOLD, str(tmp_path / ".lock")) for _ in range(2)], 60):
         lines = dict(line.split() for line in out.splitlines())
         spans.append((float(lines["start"]), float(lines["end"])))
     (_, e1), (s2, _) = sorted(spans)
@@ -73,12 +80,8 @@ print(c.stats.trained, c.stats.hits)
 
 
 def test_two_processes_needing_one_model_train_it_once(tmp_path):
-    procs = [_spawn(TRAIN, str(tmp_path / "cache")) for _ in range(2)]
-    counts = []
-    for p in procs:
-        out, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err
-        counts.append(tuple(int(x) for x in out.split()))
+    outs = _outputs([_spawn(TRAIN, str(tmp_path / "cache")) for _ in range(2)], 300)
+    counts = [tuple(int(x) for x in out.split()) for out in outs]
     assert sorted(counts) == [(0, 1), (1, 0)], counts  # one trained, the other waited and loaded
 
 

@@ -92,8 +92,8 @@ def check_sizes(data: PairData, model: ModelConfig, train: TrainConfig, nbytes: 
     finite in the dtype, each refused with the key that makes it too large."""
     d, p, m = data.d, data.n_tokens, model.width
     check_memory("data.d", d, 2 * d * d * nbytes, "the pattern basis (d x d)")
-    params = sum(a * b for a, b in model.shapes.values())  # Ψ0, Ψ*, gradient, optimizer: 6 copies
-    check_memory("model.width", m, 6 * params * nbytes, "the model's weights")
+    weights = 6 * n_params(model) * nbytes  # Ψ0, Ψ*, gradient, optimizer: 6 copies
+    check_memory("model.width", m, weights, "the model's weights")
     batch = 3 * train.batch_size * p * (d + p + m) * nbytes  # tokens, attention, hidden: 3 copies
     check_memory("train.batch_size", train.batch_size, batch, "one training batch")
     top = math.sqrt(FLOAT_MAX[nbytes] / 64 / d)  # a token's squared noise norm ~ noise_std² · d
@@ -156,6 +156,11 @@ def check_ranks(ranks: Any, top: int) -> None:
                lambda _, r: check_int("experiment.ranks[]", r, minimum=1, maximum=top))  # fmt: skip
 
 
+def n_params(model: ModelConfig) -> int:
+    """Entries of the model's weight matrices (``model.shapes``)."""
+    return sum(a * b for a, b in model.shapes.values())
+
+
 def max_rank(setup: Setup) -> int:
     return min(min(s) for s in setup.model.shapes.values() if len(s) == 2)
 
@@ -170,8 +175,9 @@ def _exp(cfg: Any, schema: type, limit: int = 100_000) -> tuple[Setup, dict]:
     need(s + seeds[-1] <= SEED_MAX, "model.seed", s, why)
     # an experiment may hold every seed's models (Ψ0 and two fine-tuned) and test sets (3 tasks)
     nbytes = 8 if setup.dtype == "float64" else 4
-    params = sum(a * b for a, b in setup.model.shapes.values())
-    per_seed = (3 * params + 3 * setup.n_test * setup.tokens.n_tokens * setup.d) * nbytes
+    per_seed = (
+        3 * n_params(setup.model) + 3 * setup.n_test * setup.tokens.n_tokens * setup.d
+    ) * nbytes
     what = "the models and test sets of every seed"
     check_memory("experiment.n_seeds", len(seeds), len(seeds) * per_seed, what)
     return setup, c["experiment"]

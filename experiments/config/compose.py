@@ -60,9 +60,7 @@ def _variants(overrides: list[str]) -> list[list[str]]:
 
 def composition_problem(argv: list[str]) -> str | None:
     """One line if Hydra cannot compose the command line ``argv``; None if it can."""
-    from hydra import compose, initialize_config_dir
     from hydra._internal.utils import get_args_parser
-    from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -77,32 +75,25 @@ def composition_problem(argv: list[str]) -> str | None:
             OverridesParser.create().parse_override(line)
         except HydraException as err:
             return f"{line} is not a valid override: {str(err).splitlines()[0]}"
+    config = args.config_name or "config"
     try:
         for overrides in _variants(args.overrides):
-            GlobalHydra.instance().clear()
-            with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-                compose(args.config_name or "config", overrides=overrides)
+            _compose(config, overrides)
     except (HydraException, OmegaConfBaseException) as err:
         return one_line(err)
-    finally:
-        GlobalHydra.instance().clear()
-    return unread_hydra_key(args.config_name or "config", args.overrides) or invalid_job(
-        args.config_name or "config", args.overrides
-    )
+    parsed = OverridesParser.create().parse_overrides(args.overrides)
+    added = [o for o in parsed if o.key_or_group.startswith("hydra.") and o.input_line[0] == "+"]
+    fixed = [o.input_line for o in parsed if o not in added and not o.is_sweep_override()]
+    hydra_cfg = _compose(config, fixed, hydra=True)  # the fixed overrides, Hydra's own keys too
+    return unread_hydra_key(hydra_cfg, added) or invalid_job(config, parsed, hydra_cfg)
 
 
-def unread_hydra_key(config: str, overrides: list[str]) -> str | None:
-    """One line for ``+hydra.x=v`` adding a key to a node of Hydra's schema (Hydra would ignore it;
-    adding to a free mapping such as ``hydra.job.env_set`` is fine)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
+def unread_hydra_key(cfg, added: list) -> str | None:
+    """One line for an override ``+hydra.x=v`` (``added``) that adds a key to a node of Hydra's
+    schema in ``cfg`` (Hydra would ignore it; adding to a free mapping such as
+    ``hydra.job.env_set`` is fine)."""
     from omegaconf import OmegaConf
 
-    parsed = OverridesParser.create().parse_overrides(overrides)
-    added = [o for o in parsed if o.key_or_group.startswith("hydra.") and o.input_line[0] == "+"]
-    if not added:
-        return None
-    fixed = [o.input_line for o in parsed if o not in added and not o.is_sweep_override()]
-    cfg = _compose(config, fixed, hydra=True)
     for o in added:
         parent, _, leaf = o.key_or_group.rpartition(".")
         node = OmegaConf.select(cfg, parent)
@@ -125,17 +116,15 @@ def _compose(config: str, overrides: list[str], hydra: bool = False):
         GlobalHydra.instance().clear()
 
 
-def jobs(config: str, overrides: list[str]) -> list[list[str]]:
-    """The overrides of every job: the product of the command line's sweeps and of a preset's
-    ``hydra.sweeper.params`` (a key on the command line wins)."""
+def jobs(parsed: list, hydra_cfg) -> list[list[str]]:
+    """The overrides of every job: the product of the command line's sweeps (``parsed``) and of a
+    preset's ``hydra.sweeper.params`` in ``hydra_cfg`` (a key on the command line wins)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    parser = OverridesParser.create()
-    parsed = parser.parse_overrides(overrides)
     keys = {o.get_key_element() for o in parsed}
-    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
-    params = _compose(config, fixed, hydra=True).hydra.sweeper.get("params") or {}
-    parsed += parser.parse_overrides([f"{k}={v}" for k, v in params.items() if k not in keys])
+    params = hydra_cfg.hydra.sweeper.get("params") or {}
+    new = [f"{k}={v}" for k, v in params.items() if k not in keys]
+    parsed = [*parsed, *OverridesParser.create().parse_overrides(new)]
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
     axes = [
         [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
@@ -145,22 +134,19 @@ def jobs(config: str, overrides: list[str]) -> list[list[str]]:
     return [[*fixed, *combo] for combo in itertools.product(*axes)]
 
 
-def invalid_job(config: str, overrides: list[str]) -> str | None:
+def invalid_job(config: str, parsed: list, hydra_cfg) -> str | None:
     """One line for the first job of the command line (every job of a sweep) whose values the
     experiment's checks refuse; None if every job is valid. Runs before the first job starts."""
     from experiments.config import VALIDATORS, check_keys
     from synthetic.checks import ConfigError
 
-    todo = jobs(config, overrides)
+    todo, given = jobs(parsed, hydra_cfg), {o.input_line for o in parsed}
     for i, job in enumerate(todo):
         cfg = _compose(config, job)
-        try:
-            check_keys(cfg)
-            validate = VALIDATORS.get(cfg.experiment.name)
-            if validate is not None:  # an unknown name is reported by the run itself
-                validate(cfg)
+        try:  # every validator checks the top level first; an unknown name: the top level only
+            VALIDATORS.get(cfg.experiment.name, check_keys)(cfg)
         except ConfigError as err:
-            swept = [o for o in job if o not in overrides]
+            swept = [o for o in job if o not in given]
             where = f" (job {i + 1} of {len(todo)}: {' '.join(swept)})" if len(todo) > 1 else ""
             return f"{err}{where}"
     return None
