@@ -6,7 +6,10 @@ STAMP  := $(VENV)/.installed-stamp
 RESULTS := results
 PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory \
            task_pair_irrelevant_noisy task_pair_aligned_noisy task_pair_contradictory_noisy phase_diagram \
-           gradients ood ood_span low_rank pruning cdigits_pair cdigits_ood cdigits_compress lm_unlearning
+           gradients ood ood_span low_rank pruning cdigits_pair cdigits_ood cdigits_compress lm_unlearning \
+           regime_search
+# The theorem experiments again in the mechanism regime (conf/regime/proof.yaml), into results/proof/
+PROOF_PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory phase_diagram
 RECOMPUTE ?= false
 
 .DEFAULT_GOAL := help
@@ -44,6 +47,9 @@ bench: $(STAMP) ## Benchmark training and grid evaluation; writes results/bench.
 reproduce: $(STAMP) ## Run every experiment preset into results/, draw the cross-run figures, build results/REPORT.md (RECOMPUTE=true reruns finished jobs)
 	@for p in $(PRESETS); do \
 	  $(BIN)/python -m experiments.run experiment=$$p hydra.run.dir=$(RESULTS)/$$p recompute=$(RECOMPUTE) || exit 1; \
+	done
+	@for p in $(PROOF_PRESETS); do \
+	  $(BIN)/python -m experiments.run experiment=$$p regime=proof hydra.run.dir=$(RESULTS)/proof/$$p recompute=$(RECOMPUTE) || exit 1; \
 	done
 	$(BIN)/python -m experiments.figures --results $(RESULTS)
 	$(BIN)/python -m experiments.report --results $(RESULTS)

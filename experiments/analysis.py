@@ -116,6 +116,16 @@ def beta_hat(lams: np.ndarray, hinge_t1: np.ndarray) -> dict[str, float]:
     return {"beta_hat": max(fit["slope"], 0.0), "slope": fit["slope"], "r2": fit["r2"]}
 
 
+def beta_envelope(lams: np.ndarray, hinge_t1: np.ndarray, eps: float) -> float:
+    """The smallest β ≥ 0 with hinge_t1 ≤ ε + |λ|β at every λ ≠ 0 given (the |λ|β bound's constant,
+    fitted one-sidedly; 0 when no point exceeds ε or none is given)."""
+    lams, h = np.asarray(lams, dtype=float), np.asarray(hinge_t1, dtype=float)
+    keep = np.abs(lams) > 1e-12
+    if not keep.any():
+        return 0.0
+    return float(max(0.0, np.max((h[keep] - eps) / np.abs(lams[keep]))))
+
+
 def mean_curves(per_seed: list[dict], tasks=("T1", "T2")) -> dict[str, dict[str, np.ndarray]]:
     """Mean and std over seeds (ddof 1; zeros for one seed) of each task's accuracy and hinge curves."""
     curves = {}

@@ -53,6 +53,10 @@ EXPERIMENTS: dict[str, Spec] = {
         claims="experiments.claims.phase_diagram:claims",
         figures=("experiments.one_layer.phase_diagram:figures",),
     ),
+    "regime_search": Spec(
+        f"{_C}:validate_regime_search",
+        compute="experiments.one_layer.regime_search:compute",
+    ),
     "gradients": Spec(
         f"{_C}:validate_gradients",
         compute="experiments.one_layer.gradients:compute",

@@ -86,10 +86,11 @@ def test_report_is_built_from_metrics(tmp_path):
     run_experiment(cfg, tmp_path / "results" / "foundation")
     report_main(["--results", str(tmp_path / "results")])
     text = (tmp_path / "results" / "REPORT.md").read_text()
-    assert "## Claims" in text and "## Foundation" in text
+    assert "## Claims" in text and "## Foundation" in text and "### Scorecard" in text
     assert text.count("| foundation |") == 5  # one row per claim
     for row in (ln for ln in text.splitlines() if ln.startswith("| foundation |")):
-        assert row.replace("\\|", "").count("|") == 7  # six cells, pipes in the text escaped
+        assert row.replace("\\|", "").count("|") == 8  # seven cells, pipes in the text escaped
+        assert row.endswith("| — | — |")  # no proof-regime run in this tree
     assert "foundation/foundation.png" in text
 
 

@@ -212,7 +212,7 @@ def test_tiny_sweep_runs_on_joblib_and_submitit_local(tmp_path, launcher):
     from experiments.report import main as report_main
 
     report_main(["--results", str(sweep)])
-    assert (sweep / "REPORT.md").read_text().count("| task_pair |") >= 4
+    assert (sweep / "REPORT.md").read_text().count("| task_pair (data.alpha=") >= 4  # 3 rows each
 
 
 def test_slurm_and_ray_launchers_compose_and_build_their_submission_objects(tmp_path):

@@ -42,8 +42,19 @@ def test_task_pair_writes_the_promised_metrics(tmp_path):
     assert disk["alpha"] == 0.0 and "mean" in disk["alpha_hat"]
     assert set(disk["table1"]) >= {"multi_task", "unlearning"}
     assert (tmp_path / "task_pair.png").exists() and (tmp_path / "task_pair.pdf").exists()
-    assert all(c["verdict"] in ("agrees", "partly", "disagrees", "untested") for c in m["claims"])
     assert len(disk["own_task"]) == 4  # two tasks x two seeds, each with its own-task hinge
+    # the record every theorem row carries (issue 15): scope, and the run's assumption values
+    rows = [c for c in disk["claims"] if c["source"] in ("Theorem 1", "Theorem 2")]
+    assert len(rows) == 2 and disk["claims"] == m["claims"]
+    for row in rows:
+        assert {"claim", "prediction", "criterion", "measured", "verdict", "scope"} <= set(row)
+        assert row["scope"] in ("in", "out") and "attention_mu_queries" in row["assumptions"]
+        assert (row["scope"] == "out") == bool(row["out_of_scope_because"])
+    assert len(disk["per_seed_hinge"]["T1"]) == 2 and disk["calibration"]["seeds"] == [
+        100,
+        101,
+        102,
+    ]
 
 
 def test_table1_rules_on_hand_made_curves():

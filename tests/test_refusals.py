@@ -260,3 +260,37 @@ def test_a_new_entry_of_a_free_mapping_needs_a_plus():
         line
         == "experiment.pairs.x is not a valid key: add a new entry with +experiment.pairs.x=..."
     )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "pattern"),
+    [
+        (
+            ["experiment=task_pair_irrelevant", "experiment.calibration_seeds=[2,100]"],
+            r"^experiment\.calibration_seeds=\[2, 100\] is invalid: must be disjoint from the "
+            r"reported seeds \(both hold \[2\]\)$",
+        ),
+        (
+            ["experiment=phase_diagram", "experiment.calibration_seeds=[]"],
+            r"^experiment\.calibration_seeds=\[\] is invalid: a non-empty list of seeds$",
+        ),
+        (
+            ["experiment=regime_search", "experiment.first_seed=0"],
+            r"^experiment\.first_seed=0 is invalid: must be >= 100: the search runs on seeds",
+        ),
+        (
+            ["experiment=regime_search", "experiment.counts=[fixed,often]"],
+            r"^experiment\.counts\[1\]='often' is invalid: must be one of \['fixed', 'random'\]$",
+        ),
+        (
+            ["experiment=regime_search", "experiment.width=[64,100000000000]"],
+            r"^model\.width=100000000000 is invalid: the model's weights would",
+        ),
+    ],
+)
+def test_held_out_seeds_and_search_knobs_are_refused_before_work(overrides, pattern, tmp_path):
+    """β̂'s seeds must be held out, the regime search's seeds too, and every knob combination of the
+    search is a valid config (checked before the first combination trains)."""
+    with pytest.raises(ConfigError, match=pattern) as err:
+        run_experiment(_compose(overrides), tmp_path / "out")
+    assert "\n" not in str(err.value) and not (tmp_path / "out").exists()

@@ -10,6 +10,7 @@ from models import (
     finetune,
     pretrained_model,
 )
+from models.mechanism import attention_by_query
 from synthetic import ConfigError, TokenConfig, make_task, pair_geometry
 
 
@@ -31,6 +32,9 @@ def test_finetuning_concentrates_attention(psi0, pair_tasks, finetuned):
     # uniform attention at W0 = 0: 6 of 16 tokens at weight 1/16, exact up to one float32 rounding
     assert before == pytest.approx(6 / 16, rel=0, abs=tol(torch.float32, 1, 6 / 16))
     assert after > before + 0.05
+    # ΔW grows along μμᵀ: ±μ queries concentrate, irrelevant queries (x ⊥ μ) stay close to uniform
+    att = attention_by_query(finetuned["T1"].model, test)
+    assert att["mu"] >= 0.6 and abs(att["irrelevant"] - 6 / 16) <= 0.05
 
 
 def test_history_is_recorded(finetuned):

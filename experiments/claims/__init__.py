@@ -11,14 +11,57 @@ Verdicts:
 - ``agrees``: the measurement meets the criterion;
 - ``partly``: it meets the weaker, stated part of the criterion only;
 - ``disagrees``: it meets neither;
+- ``inconclusive``: the seed-level interval of the measurement straddles the criterion;
 - ``untested``: the run cannot test the claim (e.g. a needed pair or quantity is absent).
+
+Every row carries ``prediction`` (what the theorem states; the claim's text unless given), ``scope``
+("in" or "out" by ``experiments.theory.scope``; "unaudited" where the experiment does not measure the
+proofs' intermediate conclusions yet) and ``assumptions`` (name -> the run's value). An out-of-scope
+row keeps its verdict as a reading of its numbers against the prediction, but the report counts it as
+neither agreement nor disagreement.
+
+Comparisons with a criterion go through ``interval`` (a t interval over seeds) and ``judge``: the
+verdict is ``agrees`` or ``disagrees`` only when the whole interval lies on one side of the criterion.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-VERDICTS = ("agrees", "partly", "disagrees", "untested")
+import numpy as np
+from scipy import stats
+
+VERDICTS = ("agrees", "partly", "disagrees", "inconclusive", "untested")
+SCOPES = ("in", "out", "unaudited")
+LEVEL = 0.95  # confidence level of every seed-level interval
+
+
+def interval(values: Sequence[float], level: float = LEVEL) -> dict[str, float]:
+    """Mean and two-sided t interval over seeds of ``values`` (one value per seed).
+
+    One seed gives an unbounded interval (nothing is known about the spread); equal values give a
+    zero-width one.
+    """
+    x = np.asarray(values, dtype=float)
+    mean = float(x.mean())
+    if x.size < 2:
+        return {"mean": mean, "lo": -np.inf, "hi": np.inf, "n": int(x.size)}
+    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": int(x.size)}
+
+
+def judge(iv: dict[str, float], threshold: float, *, at_least: bool = True) -> str:
+    """``agrees`` when the whole interval meets ``value ≥ threshold`` (``≤`` with ``at_least=False``),
+    ``disagrees`` when the whole interval misses it, otherwise ``inconclusive``."""
+    lo, hi = (iv["lo"], iv["hi"]) if at_least else (-iv["hi"], -iv["lo"])
+    t = threshold if at_least else -threshold
+    return "agrees" if lo >= t else "disagrees" if hi < t else "inconclusive"
+
+
+def show(iv: dict[str, float], fmt: str = ".3f") -> str:
+    """ "mean [lo, hi]" of an interval, e.g. "0.967 [0.823, 1.110]"."""
+    return f"{iv['mean']:{fmt}} [{iv['lo']:{fmt}}, {iv['hi']:{fmt}}]"
 
 
 def verdict(ok: bool, partial: bool = False) -> str:
@@ -32,6 +75,9 @@ def claim(
     """One claims row (a plain dict: it goes to ``metrics.json`` as it is)."""
     if verdict not in VERDICTS:
         raise ValueError(f"verdict={verdict!r} is invalid: must be one of {VERDICTS}")
+    extra = {"prediction": claim, "scope": "unaudited", "assumptions": {}, **extra}
+    if extra["scope"] not in SCOPES:
+        raise ValueError(f"scope={extra['scope']!r} is invalid: must be one of {SCOPES}")
     return {
         "claim": claim,
         "source": source,

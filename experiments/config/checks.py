@@ -189,13 +189,28 @@ def validate_foundation(cfg: Any) -> Setup:
     return setup
 
 
+def calibration_seeds_of(exp: dict) -> list[int]:
+    """experiment.calibration_seeds: a non-empty list of seeds disjoint from the reported ones."""
+    cal, key = exp["calibration_seeds"], "experiment.calibration_seeds"
+    need(isinstance(cal, list) and len(cal) > 0, key, cal, "a non-empty list of seeds")
+    for s in cal:
+        check_int(key, s, minimum=0, maximum=SEED_MAX)
+    need(len(set(cal)) == len(cal), key, cal, "seeds must be distinct")
+    clash = sorted(set(cal) & set(seeds_of(exp)))
+    need(not clash, key, cal, f"must be disjoint from the reported seeds (both hold {clash})")
+    return list(cal)
+
+
 def validate_task_pair(cfg: Any) -> Setup:
-    return _exp(cfg, ex.TaskPair)[0]
+    setup, exp = _exp(cfg, ex.TaskPair)
+    calibration_seeds_of(exp)
+    return setup
 
 
 def validate_phase_diagram(cfg: Any) -> Setup:
     setup, exp = _exp(cfg, ex.PhaseDiagram)
     alphas_of(exp)
+    calibration_seeds_of(exp)
     return setup
 
 

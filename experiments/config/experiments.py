@@ -9,6 +9,7 @@ from synthetic.checks import check_choice, check_int, choice, each, integer, num
 from synthetic.checks import numbers as nums
 
 Num = int | float
+COUNTS = ("fixed", "random")
 POS = {"low": 0.0, "low_open": True}  # (0, inf)
 FRAC = {"low": 0.0, "high": 1.0}  # [0, 1]
 KEEP = {**FRAC, "low_open": True}  # (0, 1]
@@ -53,6 +54,9 @@ class Foundation(Experiment):
 class TaskPair(Experiment):
     name: str = "task_pair"
     label: str | None = None  # null: from the config that ran, e.g. "aligned, noisy (α = 0.8)"
+    # seeds of the held-out pair on which β̂ is fitted (disjoint from the reported seeds)
+    calibration_seeds: list[int] = lst(100, 101, 102)
+    negation_c: Num = number(1.0, **POS)  # Theorem 2's constant c of λ ≥ −c/α², declared in advance
 
 
 @dataclass(kw_only=True)
@@ -61,6 +65,8 @@ class PhaseDiagram(Experiment):
     alpha_min: Num = number(-1.0, low=-1.0, high=1.0)
     alpha_max: Num = number(1.0, low=-1.0, high=1.0)
     alpha_step: Num = number(0.1, **POS)
+    calibration_seeds: list[int] = lst(100, 101, 102)  # held-out seeds of β̂ (as in task_pair)
+    negation_c: Num = number(1.0, **POS)  # Theorem 2's constant c of λ ≥ −c/α², declared in advance
 
 
 @dataclass(kw_only=True)
@@ -177,7 +183,21 @@ class LMUnlearning(Experiment):
     continuation_tokens: int = integer(24, lo=1)
 
 
-ONE_LAYER = (Foundation, TaskPair, PhaseDiagram, Gradients, Ood, LowRank, Pruning)
+@dataclass(kw_only=True)
+class RegimeSearch(Experiment):
+    """A grid of knobs searched for the cheapest configuration meeting the scope rule."""
+
+    name: str = "regime_search"
+    first_seed: int = seed_field(100)  # held out: never the theorem experiments' seeds (< 100)
+    counts: list[str] = each(["fixed", "random"], lambda k, v: check_choice(k, v, COUNTS))
+    noise_std: list[Num] = nums([0.0], low=0.0)
+    v0_std: list[Num] = nums([0.01, 1.0], low=0.0)
+    lr: list[Num] = nums([5.0], **POS)
+    width: list[int] = each([64], lambda k, v: check_int(k, v, minimum=2))
+    batch_size: list[int] = each([64], lambda k, v: check_int(k, v, minimum=1))
+
+
+ONE_LAYER = (Foundation, TaskPair, PhaseDiagram, Gradients, Ood, LowRank, Pruning, RegimeSearch)
 SCHEMAS: dict[str, type[Experiment]] = {
     c().name: c for c in (*ONE_LAYER, CDigitsPair, CDigitsOod, CDigitsCompress, LMUnlearning)
 }

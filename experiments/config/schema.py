@@ -43,6 +43,7 @@ class Config:
     recompute: Any = flag(False)
     batched: Any = choice("auto", "auto", True, False)
     cache_dir: str | None = None
+    regime: str = "default"  # the name of the conf/regime/ file that ran (set by that file)
 
     def __post_init__(self) -> None:
         check_fields(self, "")

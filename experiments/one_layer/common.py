@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from experiments.config import Setup
+from experiments.theory.scope import hypotheses
 from models.cache import ModelCache
 from models.grid import evaluate_grid, grid_1d
 from models.task_vectors import TaskVector
@@ -36,6 +37,21 @@ def train_seed(task_name: str, seed: int) -> int:
 
 def test_set(task: Task, n: int, seed: int) -> TaskBatch:
     return task.sample_seeded(n, derive_seed("test", task.name, seed))
+
+
+def hypotheses_of(setup: Setup, eps: float, steps: Sequence[float]) -> dict[str, float]:
+    """The theorems' hypotheses (``experiments.theory.scope.hypotheses``) for this setup; ``steps``: the
+    SGD steps each fine-tuning run took (their mean is t)."""
+    M = setup.n_irrelevant if setup.n_irrelevant is not None else setup.d - 2
+    return hypotheses(
+        m=setup.model.width,
+        M=M,
+        batch=setup.train.batch_size,
+        eps=eps,
+        lr=setup.train.lr,
+        delta_star=setup.tokens.delta_star,
+        steps=float(np.mean(steps)),
+    )
 
 
 @dataclass

@@ -18,9 +18,10 @@ from tqdm.auto import tqdm
 
 from experiments.analysis import mean_std
 from experiments.config import Setup, seeds_of, to_container
-from experiments.one_layer.common import test_set, train_pair, training_curves
+from experiments.one_layer.common import hypotheses_of, test_set, train_pair, training_curves
 from models.cache import ModelCache
 from models.estimators import exact_alpha, output_alpha, task_vector_cosine
+from models.mechanism import mechanism
 from models.task_vectors import TaskVector
 from models.training import evaluate
 from models.transformer import effective_wv
@@ -56,6 +57,7 @@ def _stats_of_run(psi0, model, task, test_sets, rank: int) -> dict[str, Any]:
         },
         "row_norms_scaled": (dV.norm(dim=1) * m**0.5).tolist(),
         "test": {name: evaluate(model, batch) for name, batch in test_sets.items()},
+        "mechanism": mechanism(psi0, model, task.mu, test_sets[task.name]),
     }, tv
 
 
@@ -179,5 +181,6 @@ def compute(
         "runs": runs,
         "per_seed": per_seed,
         "summary": summary,
+        "hypotheses": hypotheses_of(setup, c["eval"]["eps"], [r["steps"] for r in runs]),
         "_checkpoints": checkpoints,
     }

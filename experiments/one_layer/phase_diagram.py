@@ -23,10 +23,24 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from experiments.analysis import analyse
-from experiments.config import Setup, alphas_of, lam_grid, seeds_of, to_container
-from experiments.one_layer.common import lambda_curves, psi0_for_seed, test_set, train_jobs
+from experiments.config import (
+    Setup,
+    alphas_of,
+    calibration_seeds_of,
+    lam_grid,
+    seeds_of,
+    to_container,
+)
+from experiments.one_layer.common import (
+    hypotheses_of,
+    lambda_curves,
+    psi0_for_seed,
+    test_set,
+    train_jobs,
+)
 from experiments.theory.theorem1 import addition_threshold, negation_lower_bound
 from models.cache import ModelCache
+from models.mechanism import mechanism
 from models.task_vectors import TaskVector
 from synthetic.patterns import pair_geometry
 from synthetic.tasks import make_task
@@ -73,6 +87,50 @@ def _grids(setup, ev, alphas, seeds, lams, t1, t2, psi0s, trained, progress) -> 
     return out
 
 
+def _mechanisms(setup, alphas, seeds, t1, t2, psi0s, trained) -> dict[str, list]:
+    """The mechanism audit of every fine-tuned model on its own test set: T1 per seed, T2 per α and seed."""
+
+    def mech(key, task, s):
+        model = trained.results[key].model
+        return mechanism(psi0s[s], model, task.mu, test_set(task, setup.n_test, s))
+
+    return {
+        "T1": [mech(("T1", s), t1, s) for s in seeds],
+        "T2": [[mech(("T2", a, s), t2[a], s) for s in seeds] for a in alphas],
+    }
+
+
+def _calibration(c, setup, ev, alphas, lams, progress, cache) -> dict[str, Any]:
+    """T1's mean hinge map over the held-out seeds (``experiment.calibration_seeds``), for β̂."""
+    seeds = calibration_seeds_of(c["experiment"])
+    t1, t2, psi0s, trained = _train(c, setup, alphas, seeds, progress, cache)
+    g = _grids(setup, ev, alphas, seeds, lams, t1, t2, psi0s, trained, progress)
+    return {"seeds": seeds, "T1_hinge_mean": g["H1"].mean(1).tolist()}
+
+
+def _wandb(alphas: np.ndarray, an: dict) -> dict[str, Any]:
+    """The λ*(α) table and its line plot."""
+    rows = [
+        [float(a), an["lambda_star"][i], an["lambda_min_retained"][i]] for i, a in enumerate(alphas)
+    ]
+    return {
+        "tables": {
+            "lambda_star": {
+                "columns": ["alpha", "lambda_star", "lambda_min_retained"],
+                "rows": rows,
+            }
+        },
+        "line_plots": [
+            {
+                "table": "lambda_star",
+                "x": "alpha",
+                "y": "lambda_star",
+                "title": "multi-task threshold λ*(α)",
+            }
+        ],
+    }
+
+
 def compute(
     cfg: Any, setup: Setup, *, progress: bool = False, cache: ModelCache | None = None
 ) -> dict[str, Any]:
@@ -86,6 +144,8 @@ def compute(
     g = _grids(setup, ev, alphas, seeds, lams, t1, t2, psi0s, trained, progress)
     h1, h2 = g["H1"].mean(1), g["H2"].mean(1)
     an = analyse(alphas, lams, h1, h2, ev["eps"])
+    mech = _mechanisms(setup, alphas, seeds, t1, t2, psi0s, trained)
+    steps = [r.history.steps_run for r in trained.results.values()]
     results = {
         "experiment": "phase_diagram",
         "config": c,
@@ -100,25 +160,14 @@ def compute(
             for n, h, H, A in (("T1", h1, "H1", "A1"), ("T2", h2, "H2", "A2"))
         },
         "analysis": an,
+        "seeds": seeds,
+        "per_seed_hinge": {"T1": g["H1"].tolist(), "T2": g["H2"].tolist()},
+        "mechanism": mech,
+        "calibration": _calibration(c, setup, ev, alphas, lams, progress, cache),
+        "hypotheses": hypotheses_of(setup, ev["eps"], steps),
         "models_requested": trained.requested,
         "models_trained": trained.trained,
-        "tables": {
-            "lambda_star": {
-                "columns": ["alpha", "lambda_star", "lambda_min_retained"],
-                "rows": [
-                    [float(a), an["lambda_star"][i], an["lambda_min_retained"][i]]
-                    for i, a in enumerate(alphas)
-                ],
-            }
-        },
-        "line_plots": [
-            {
-                "table": "lambda_star",
-                "x": "alpha",
-                "y": "lambda_star",
-                "title": "multi-task threshold λ*(α)",
-            }
-        ],
+        **_wandb(alphas, an),
         "wall_seconds": time.perf_counter() - t0,
     }
     fit = an["lambda_star_fit"]

@@ -23,11 +23,18 @@ import torch
 from tqdm.auto import tqdm
 
 from experiments.analysis import mean_curves, mean_std, table1
-from experiments.config import Setup, lam_grid, seeds_of, to_container
-from experiments.one_layer.common import lambda_curves, test_set, train_pair, training_curves
+from experiments.config import Setup, calibration_seeds_of, lam_grid, seeds_of, to_container
+from experiments.one_layer.common import (
+    hypotheses_of,
+    lambda_curves,
+    test_set,
+    train_pair,
+    training_curves,
+)
 from experiments.theory.theorem1 import pair_prediction, relation
 from models.cache import ModelCache
 from models.estimators import exact_alpha, output_alpha
+from models.mechanism import mechanism
 from models.task_vectors import TaskVector
 from models.training import evaluate
 from synthetic.tasks import make_tasks
@@ -53,10 +60,24 @@ def _evaluate_seed(s, psi0, trained, tasks, lams, setup: Setup, ev: dict):
                 "accuracy": e["accuracy"],
                 "steps": res[n].history.steps_run,
                 "reaches_eps": e["hinge"] <= ev["eps"],
+                "mechanism": mechanism(psi0, res[n].model, tasks[n].mu, data[n]),
             }
         )
     alpha_hat = output_alpha(res["T1"].model, res["T2"].model, X, batch_size=min(256, X.shape[0]))
     return curves, own, alpha_hat
+
+
+def _calibration(c, setup: Setup, tasks, lams, ev: dict, cache, progress: bool) -> dict[str, Any]:
+    """The λ curves of the held-out seeds (``experiment.calibration_seeds``), on which the claims fit
+    β̂; they are never among the reported seeds."""
+    seeds = calibration_seeds_of(c["experiment"])
+    psi0s, trained = train_pair(c, setup, tasks, seeds, progress=progress, cache=cache)
+    curves = [_evaluate_seed(s, psi0s[s], trained, tasks, lams, setup, ev)[0] for s in seeds]
+    return {
+        "seeds": seeds,
+        **{f"{n}_hinge": [cv[n]["hinge"].tolist() for cv in curves] for n in tasks},
+        "models_trained": trained.trained,
+    }
 
 
 def pair_label(alpha: float, noise_std: float) -> str:
@@ -106,6 +127,7 @@ def compute(
         own += own_s
         alpha_hats.append(alpha_hat)
     curves = mean_curves(per_seed, tasks)
+    calibration = _calibration(c, setup, tasks, lams, ev, cache, progress)
     ft_acc_t1 = float(np.mean([o["accuracy"] for o in own if o["task"] == "T1"]))
     t1 = table1(lams, curves, ft_acc_t1, ev)
     results = {
@@ -117,6 +139,10 @@ def compute(
         "prediction": pair_prediction(setup.alpha),
         "lambdas": lams.tolist(),
         **{n: {k: v.tolist() for k, v in cv.items()} for n, cv in curves.items()},
+        "seeds": seeds,
+        "per_seed_hinge": {n: [cv[n]["hinge"].tolist() for cv in per_seed] for n in tasks},
+        "calibration": calibration,
+        "hypotheses": hypotheses_of(setup, ev["eps"], [o["steps"] for o in own]),
         "table1": t1,
         "own_task": own,
         "flagged_runs": [o for o in own if not o["reaches_eps"]],

@@ -11,6 +11,7 @@ from experiments.report.cdigits import (
     cdigits_ood_section,
     cdigits_pair_section,
 )
+from experiments.report.claims import claims_section, regime_of
 from experiments.report.compression import low_rank_section, pruning_section
 from experiments.report.gather import find_metrics
 from experiments.report.lm import lm_section
@@ -21,6 +22,7 @@ from experiments.report.one_layer import (
     task_pair_section,
 )
 from experiments.report.ood import ood_section
+from experiments.report.regime import regime_section
 
 # In report order; a section is (metrics, folder relative to the report) -> lines. The task_pair runs
 # share one section (one Figure 1 and one Table 1 over all pairs): task_pair_section(list of them).
@@ -39,27 +41,6 @@ SECTIONS = (
 )
 
 
-def claims_table(rows: list[tuple[str, dict]]) -> list[str]:
-    lines = [
-        "## Claims",
-        "",
-        "| experiment | claim | source | criterion | measured | verdict |",
-        "|---|---|---|---|---|---|",
-    ]
-
-    def cell(text: object) -> str:  # "|λ|" would otherwise end a Markdown table cell
-        return str(text).replace("|", "\\|")
-
-    for exp, c in rows:
-        cells = [
-            exp,
-            *(cell(c[k]) for k in ("claim", "source", "criterion", "measured")),
-            f"**{c['verdict']}**",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return [*lines, ""]
-
-
 def build_report(results: Path) -> str:
     metrics = find_metrics(results)
     lines = [
@@ -69,16 +50,21 @@ def build_report(results: Path) -> str:
         f"`{results.name}/`. Every verdict follows the criterion printed next to it.",
         "",
     ]
-    claims = [(m["experiment"], c) for _, m in metrics for c in m.get("claims", [])]
-    if claims:
-        lines += claims_table(claims)
+    lines += claims_section(metrics)
+    default = [(f, m) for f, m in metrics if regime_of(m) == "default"]
     for name, section in SECTIONS:
-        mine = [(f, m) for f, m in metrics if m.get("experiment") == name]
+        mine = [(f, m) for f, m in default if m.get("experiment") == name]
         if section is None and mine:
             lines += task_pair_section(mine)
         elif section is not None:
             for folder, m in mine:
                 lines += section(m, folder)
+    proof_pairs = any(
+        m.get("experiment") == "task_pair" and regime_of(m) != "default" for _, m in metrics
+    )
+    for folder, m in metrics:
+        if m.get("experiment") == "regime_search":
+            lines += regime_section(m, folder, proof_pairs)
     if not metrics:
         lines.append("No results yet: run `make reproduce`.")
     return "\n".join(lines) + "\n"

@@ -35,11 +35,26 @@ def sort_task_pairs(pairs: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
 
 
 def figure1_groups(pairs: list[tuple[str, dict]]) -> list[tuple[str, list[dict]]]:
-    """(figure stem, its task-pair runs): ``figure1`` (noise-free) then ``figure1_noisy``, if present."""
+    """(figure stem, its task-pair runs): ``figure1`` (noise-free) then ``figure1_noisy``, if present,
+    for the default regime; ``figure1_<regime>`` (and ``_noisy``) for any other regime."""
     pairs = sort_task_pairs(pairs)
+    regimes = sorted(
+        {m["config"].get("regime", "default") for _, m in pairs}, key=lambda r: r != "default"
+    )
     groups = []
-    for noisy in (False, True):
-        group = [m for _, m in pairs if (m["config"]["data"]["noise_std"] > 0) == noisy]
-        if group:
-            groups.append(("figure1_noisy" if noisy else "figure1", group))
+    for regime in regimes:
+        for noisy in (False, True):
+            group = [
+                m
+                for _, m in pairs
+                if (m["config"]["data"]["noise_std"] > 0) == noisy
+                and m["config"].get("regime", "default") == regime
+            ]
+            stem = (
+                "figure1"
+                + ("" if regime == "default" else f"_{regime}")
+                + ("_noisy" if noisy else "")
+            )
+            if group:
+                groups.append((stem, group))
     return groups

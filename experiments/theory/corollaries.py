@@ -25,6 +25,26 @@ EDIT_LABELS = {
 }
 
 
+RANK1_RESIDUAL_MAX = 0.1
+"""A task vector is "close to rank 1" (Corollary 1, read with a declared constant) when its relative
+rank-1 residual ‖Δ − Δ_1‖_F / ‖Δ‖_F is at most this; one constant for every experiment."""
+LARGE_ROW = 0.3
+"""Corollary 2's Ω(m^{-1/2}) group, read with a declared constant: rows with ‖u_i‖ ≥ 0.3 × the largest."""
+MIN_LARGE_FRACTION = 0.1
+"""|L| = Θ(m), read with a declared constant: at least this fraction of the rows is large."""
+
+
+def row_split(row_norms, batch: int) -> dict[str, float]:
+    """Corollary 2's two groups among ΔV's row norms of one run, relative to its largest row: large
+    (≥ ``LARGE_ROW``, and not small), small (≤ √(log B / B)), and the rows in neither (the gap)."""
+    top = max(row_norms)
+    n = len(row_norms)
+    cut = row_norm_ratio(batch) * top
+    small = sum(r <= cut for r in row_norms) / n
+    large = sum(r >= LARGE_ROW * top and r > cut for r in row_norms) / n
+    return {"large": large, "small": small, "gap": 1.0 - large - small}
+
+
 def row_norm_ratio(batch: int) -> float:
     """Corollary 2's ratio of small to large row norms of ΔV: √(log B / B) for batch size B."""
     return math.sqrt(math.log(batch) / batch)

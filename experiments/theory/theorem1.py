@@ -93,6 +93,23 @@ def negation_range(alpha: float, c: float = 1.0) -> tuple[float, float] | None:
     return negation_lower_bound(alpha, c), NEGATION_UPPER
 
 
+def addition_region(alpha: float, lams, beta: float = 0.0) -> np.ndarray:
+    """Mask of the λ where Theorem 1 guarantees both tasks: λ ≥ 1 − α + β, for α ≥ 0 (else none)."""
+    lams = np.asarray(lams, dtype=float)
+    if not addition_applies(alpha):
+        return np.zeros(lams.shape, dtype=bool)
+    return lams >= addition_threshold(alpha, beta) - 1e-9
+
+
+def negation_region(alpha: float, lams, c: float = 1.0) -> np.ndarray:
+    """Mask of the λ where Theorem 2 guarantees unlearning: −c/α² ≤ λ ≤ 0, for α ≤ 0 (else none)."""
+    lams = np.asarray(lams, dtype=float)
+    rng = negation_range(alpha, c)
+    if rng is None:
+        return np.zeros(lams.shape, dtype=bool)
+    return (lams >= rng[0] - 1e-9) & (lams <= rng[1] + 1e-9)
+
+
 def retention_slope_interval(tolerance: float = 1.0) -> tuple[float, float]:
     """The log-log slopes accepted as the −c/α² shape: RETENTION_LOGLOG_SLOPE ± tolerance."""
     return RETENTION_LOGLOG_SLOPE - tolerance, RETENTION_LOGLOG_SLOPE + tolerance
