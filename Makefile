@@ -7,7 +7,7 @@ RESULTS := results
 PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory \
            task_pair_irrelevant_noisy task_pair_aligned_noisy task_pair_contradictory_noisy phase_diagram \
            gradients ood ood_span low_rank pruning cdigits_pair cdigits_ood cdigits_compress lm_unlearning \
-           regime_search
+           regime_search scaling
 # The theorem experiments again in the mechanism regime (conf/regime/proof.yaml), into results/proof/
 PROOF_PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory phase_diagram
 RECOMPUTE ?= false

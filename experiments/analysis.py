@@ -126,6 +126,16 @@ def beta_envelope(lams: np.ndarray, hinge_t1: np.ndarray, eps: float) -> float:
     return float(max(0.0, np.max((h[keep] - eps) / np.abs(lams[keep]))))
 
 
+def calibrated_beta(alpha: float, lams, h1_cal, eps: float, c: float) -> float:
+    """β̂ from held-out seeds' T1 curves (seeds × λ, averaged), over the λ where Theorem 1 or 2
+    applies for α (``experiments.theory.theorem1``'s regions; c of Theorem 2's −c/α²)."""
+    from experiments.theory.theorem1 import addition_region, negation_region
+
+    lams = np.asarray(lams, dtype=float)
+    region = addition_region(alpha, lams) | negation_region(alpha, lams, c)
+    return beta_envelope(lams[region], np.asarray(h1_cal, dtype=float).mean(0)[region], eps)
+
+
 def mean_curves(per_seed: list[dict], tasks=("T1", "T2")) -> dict[str, dict[str, np.ndarray]]:
     """Mean and std over seeds (ddof 1; zeros for one seed) of each task's accuracy and hinge curves."""
     curves = {}

@@ -57,6 +57,12 @@ EXPERIMENTS: dict[str, Spec] = {
         f"{_C}:validate_regime_search",
         compute="experiments.one_layer.regime_search:compute",
     ),
+    "scaling": Spec(
+        f"{_C}:validate_scaling",
+        compute="experiments.one_layer.scaling:compute",
+        claims="experiments.claims.scaling:claims",
+        figures=("experiments.one_layer.scaling:figures",),
+    ),
     "gradients": Spec(
         f"{_C}:validate_gradients",
         compute="experiments.one_layer.gradients:compute",

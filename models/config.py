@@ -66,6 +66,9 @@ class TrainConfig:
     n_train: int = integer(4096, lo=1)  # training-set size ("epochs" mode)
     n_epochs: int = integer(10, lo=1)  # epochs ("epochs" mode)
     seed: int = seed_field(0)  # data stream of this fine-tuning run
+    lr_w_scale: int | float = number(1.0, low=0.0, low_open=True)  # η multiplier: W (W_Q, W_K)
+    lr_v_scale: int | float = number(1.0, low=0.0, low_open=True)  # η multiplier: V (W_V, W_O)
+    margin: int | float = number(1.0, low=0.0, low_open=True)  # training hinge max(0, margin − y f)
 
     def __post_init__(self) -> None:
         check_fields(self, "train")

@@ -46,8 +46,19 @@ def logistic(margin: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.softplus(-margin)
 
 
-def loss_fn(name: str):
+def loss_fn(name: str, margin: float = 1.0):
+    """The training loss of the margin y f: the hinge (with target ``margin``) or the logistic loss."""
+    if name == "hinge" and margin != 1.0:
+        return lambda m: torch.clamp(margin - m, min=0.0)
     return {"hinge": hinge, "logistic": logistic}[name]
+
+
+ATTENTION_PARAMS = ("W", "W_Q", "W_K")  # scaled by train.lr_w_scale; the others by lr_v_scale
+
+
+def lr_multipliers(names, cfg: TrainConfig) -> list[float]:
+    """η's multiplier for each parameter: ``lr_w_scale`` on attention weights, ``lr_v_scale`` on the rest."""
+    return [cfg.lr_w_scale if n in ATTENTION_PARAMS else cfg.lr_v_scale for n in names]
 
 
 @dataclass
@@ -209,7 +220,8 @@ def _stack_runs(psi0s, tasks, cfgs) -> tuple[dict, torch.Tensor, torch.Tensor, t
 def _sgd_steps(streams, params, readout, lr, rec: _Recorder, cfg0, bar) -> int:
     """Plain SGD on all runs at once until the streams end or every run stopped; the last step."""
     S, device, dtype = len(lr), lr.device, lr.dtype
-    lossf = loss_fn(cfg0.loss)
+    lossf = loss_fn(cfg0.loss, cfg0.margin)
+    mult = lr_multipliers(params, cfg0)
     step = 0
     for batches in zip(*streams, strict=True):
         if not bool(rec.active.any()):
@@ -221,8 +233,8 @@ def _sgd_steps(streams, params, readout, lr, rec: _Recorder, cfg0, bar) -> int:
         grads = torch.autograd.grad(per_model.sum(), list(params.values()))
         with torch.no_grad():
             scale = (lr * rec.active.to(dtype)).view(S, *([1] * (grads[0].ndim - 1)))
-            for p, g in zip(params.values(), grads, strict=True):
-                p.sub_(scale * g)  # stopped models have scale 0: frozen
+            for p, g, k in zip(params.values(), grads, mult, strict=True):
+                p.sub_(scale * g if k == 1.0 else (scale * k) * g)  # stopped models: scale 0
         rec.window.append(per_model.detach())
         bar.update(1)
         if step % cfg0.eval_every == 0 or step == cfg0.total_steps:

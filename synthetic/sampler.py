@@ -4,7 +4,8 @@ One example (X, y): X holds P unit-norm tokens in R^d, y ∈ {+1, −1}.
 
 * label-relevant tokens y·μ_T, a fraction δ* of the tokens;
 * confusion tokens −y·μ_T, a fraction δ#;
-* irrelevant tokens, the rest, each drawn uniformly from v_1..v_M;
+* irrelevant tokens, the rest, each drawn uniformly from v_1..v_M (``irrelevant_signs="paired"``:
+  from ±v_1..±v_M with a fair sign, so that their mean is 0);
 * positions shuffled; labels balanced (exactly n/2 of each when n is even).
 
 Counts: ``counts="fixed"`` uses round(δ*·P) and round(δ#·P) in every sample; ``counts="random"``
@@ -144,7 +145,11 @@ def sample_task(
     X = (sign * y.unsqueeze(1)).unsqueeze(-1) * mu  # ±y·μ on discriminative positions, 0 elsewhere
     if irrelevant.shape[0] > 0:
         idx = torch.randint(irrelevant.shape[0], (n, P), generator=g, device=device)
-        X = X + (kind == IRRELEVANT).unsqueeze(-1).to(dtype) * irrelevant[idx]
+        irr = irrelevant[idx]
+        if cfg.irrelevant_signs == "paired":  # ±v_j: the mean irrelevant token is 0
+            flip = torch.randint(2, (n, P, 1), generator=g, device=device).to(dtype) * 2 - 1
+            irr = irr * flip
+        X = X + (kind == IRRELEVANT).unsqueeze(-1).to(dtype) * irr
     if cfg.noise_std > 0:
         X = X + cfg.noise_std * torch.randn(X.shape, generator=g, device=device, dtype=dtype)
         X = X / X.norm(dim=-1, keepdim=True)

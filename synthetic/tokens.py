@@ -16,6 +16,8 @@ class TokenConfig:
     delta_conf: int | float = number(0.125, low=0.0, high=1.0)  # δ#, fraction of confusion tokens
     counts: str = choice("fixed", "fixed", "random")  # rounded | multinomial (majority enforced)
     noise_std: int | float = number(0.0, low=0.0)  # Gaussian token noise, tokens renormalised
+    # "paired": each irrelevant token is ±v_j with a fair sign (zero-mean irrelevant tokens)
+    irrelevant_signs: str = choice("positive", "positive", "paired")
 
     def __post_init__(self) -> None:
         check_fields(self, "data")

@@ -183,25 +183,29 @@ def test_lm_unlearning_tiny_run(tmp_path):
 
 
 # ----------------------------------------------------------------------------- claims rules
-def _hand_made_results(rouge_end, loss_end, alpha_b, alpha_c):
-    def rows(values):
-        return [{"mean": v, "std": 0.0, "n": 1} for v in values]
+def _hand_made_results(rouge_end, loss_end, alpha_b, alpha_c, spread=0.0):
+    """Three seeds; seed s adds (s − 1)·spread to every end value (0: every seed agrees)."""
+    books, seeds = "ABC", (0, 1, 2)
 
-    books = "ABC"
+    def triples(start, end):
+        return [(s, 0.0, start) for s in seeds] + [(s, -1.0, end + (s - 1) * spread) for s in seeds]
+
+    per_seed = {
+        k: {
+            b: {"rouge": triples(0.5, r), "loss": triples(2.0, v)}
+            for b, r, v in zip(books, rouge_end, loss_end, strict=True)
+        }
+        for k in ("full", "lora")
+    }
+    per = {
+        o: {q: [a] * 3 for q in ("logits", "logit_change", "task_vector")}
+        for o, a in (("B", alpha_b), ("C", alpha_c))
+    }
     return {
         "lambdas": [0.0, -1.0],
-        "drop_percent": {
-            k: {b: 100 * (1 - r / 0.5) for b, r in zip(books, rouge_end, strict=True)}
-            for k in ("full", "lora")
-        },
-        "loss": {
-            k: {b: rows([2.0, v]) for b, v in zip(books, loss_end, strict=True)}
-            for k in ("full", "lora")
-        },
-        "alpha_hat": {
-            o: {q: {"mean": a} for q in ("logits", "logit_change", "task_vector")}
-            for o, a in (("B", alpha_b), ("C", alpha_c))
-        },
+        "per_seed": per_seed,
+        "alpha_hat_per_seed": per,
+        "alpha_hat": {o: {q: {"mean": v[0]} for q, v in d.items()} for o, d in per.items()},
     }
 
 
@@ -209,7 +213,7 @@ def _hand_made_results(rouge_end, loss_end, alpha_b, alpha_c):
     ("rouge_end", "loss_end", "alphas", "verdicts"),
     [
         ((0.1, 0.2, 0.4), (3.0, 2.5, 2.1), (0.5, 0.2), ["agrees", "agrees", "agrees"]),
-        ((0.1, 0.45, 0.4), (3.0, 2.1, 2.5), (0.2, 0.5), ["partly", "partly", "disagrees"]),
+        ((0.1, 0.45, 0.4), (3.0, 2.1, 2.5), (0.2, 0.5), ["disagrees", "disagrees", "disagrees"]),
         ((0.6, 0.2, 0.4), (2.5, 3.0, 2.1), (0.2, 0.2), ["disagrees", "disagrees", "disagrees"]),
     ],
 )
@@ -221,3 +225,14 @@ def test_lm_claims_follow_the_stated_rules(rouge_end, loss_end, alphas, verdicts
     assert rows[0]["source"] == "Theorem 2 / Table 3" and rows[2]["source"] == "Theorem 2 / Table 4"
     assert "from λ = 0 to λ = -1" in rows[0]["criterion"]
     assert "(paper 0.498 > 0.239)" in rows[4]["criterion"]
+
+
+def test_lm_claims_are_inconclusive_when_seeds_straddle_the_comparison():
+    """Every seed agrees on the order, but B's drop spreads from 10% to 70% over three seeds: its
+    interval reaches below 0."""
+    from experiments.claims.lm import unlearning
+
+    close = unlearning(_hand_made_results((0.1, 0.3, 0.35), (3.0, 2.5, 2.1), 0.5, 0.2, spread=0.15))
+    assert close[0]["verdict"] == "inconclusive"
+    tight = unlearning(_hand_made_results((0.1, 0.3, 0.35), (3.0, 2.5, 2.1), 0.5, 0.2))
+    assert tight[0]["verdict"] == "agrees"

@@ -239,6 +239,12 @@ def test_ood_tiny_run_writes_the_promised_metrics(tmp_path):
     at1 = next(r for r in m["kappa_sweep"] if r["kappa"] == 1.0)
     assert at1["best"]["acc"]["mean"] <= 0.75 and at1["best"]["hinge"]["mean"] >= 0.5
     assert m["gamma_map"] and all("feasible" in r for r in m["gamma_map"])
+    assert on_disk["calibration"]["seeds"] == [100, 101, 102]  # β̂ and the γ map are held out
+    assert np.asarray(on_disk["per_seed_hinge"]).shape == (2, len(l1), len(l2))
+    rows = {r["claim"].split(": ", 1)[1]: r for r in on_disk["claims"]}
+    t3 = rows["every (λ1, λ2) satisfying Theorem 3's conditions generalizes to T'"]
+    assert t3["scope"] in ("in", "out") and "c = 0.2 declared" in t3["criterion"]
+    assert t3["verdict"] in ("agrees", "disagrees", "inconclusive", "untested")
     for f in m["figures"]:
         assert (out / f).stat().st_size > 1000
     report_main(["--results", str(tmp_path / "results")])

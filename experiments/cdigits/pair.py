@@ -87,6 +87,8 @@ def compute(cfg: Any, setup: CSetup, *, progress: bool = False) -> dict[str, Any
             "T2": {k: v.tolist() for k, v in curves["T2"].items()},
             "table1": table1(lams, curves, ft_acc["T1"], ev),
             "alpha_hat": {k: mean_std(v) for k, v in alphas.items()},
+            "alpha_hat_per_seed": alphas,
+            "per_seed_acc": {n: [g.accuracy[n].tolist() for g in per_seed] for n in ("T1", "T2")},
             "finetuned_T1_acc": ft_acc["T1"],
             "finetuned_T2_acc": ft_acc[pair],
             "paper_alpha": PAPER_ALPHA.get(pair.split()[0]),

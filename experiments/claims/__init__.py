@@ -59,6 +59,22 @@ def judge(iv: dict[str, float], threshold: float, *, at_least: bool = True) -> s
     return "agrees" if lo >= t else "disagrees" if hi < t else "inconclusive"
 
 
+def all_hold(verdicts: Sequence[str]) -> str:
+    """The verdict of a conjunction of judged parts: ``disagrees`` if any part disagrees, ``agrees``
+    if every part agrees, else ``inconclusive``."""
+    if "disagrees" in verdicts:
+        return "disagrees"
+    return "agrees" if all(v == "agrees" for v in verdicts) else "inconclusive"
+
+
+def within(iv: dict[str, float], lo: float, hi: float) -> str:
+    """``agrees`` when the whole interval lies in [lo, hi], ``disagrees`` when it lies wholly outside
+    it, otherwise ``inconclusive``."""
+    if lo <= iv["lo"] and iv["hi"] <= hi:
+        return "agrees"
+    return "disagrees" if iv["hi"] < lo or iv["lo"] > hi else "inconclusive"
+
+
 def show(iv: dict[str, float], fmt: str = ".3f") -> str:
     """ "mean [lo, hi]" of an interval, e.g. "0.967 [0.823, 1.110]"."""
     return f"{iv['mean']:{fmt}} [{iv['lo']:{fmt}}, {iv['hi']:{fmt}}]"

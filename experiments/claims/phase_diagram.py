@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from experiments.analysis import calibrated_beta
 from experiments.claims import claim, interval, judge, show
-from experiments.claims.task_pair import PRED_T1, PRED_T2, SUCCESS_FRACTION, calibrated_beta
+from experiments.claims.task_pair import PRED_T1, PRED_T2, SUCCESS_FRACTION
 from experiments.theory.scope import audit, scope_failures
 from experiments.theory.theorem1 import addition_region, negation_region
 

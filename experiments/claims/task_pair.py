@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.analysis import beta_envelope
+from experiments.analysis import calibrated_beta
 from experiments.claims import claim, interval, judge, show
 from experiments.theory.scope import audit, scope_failures
 from experiments.theory.theorem1 import (
@@ -36,14 +36,6 @@ from experiments.theory.theorem1 import (
 PRED_T1 = "α ≥ 0, λ ≥ 1 − α + β: T2 hinge ≤ Θ(ε) and T1 hinge ≤ Θ(ε) + |λ|β"
 PRED_T2 = "α ≤ 0, −Θ(α⁻²) ≤ λ ≤ 0: T2 hinge ≥ Θ(1) and T1 hinge ≤ Θ(ε) + |λ|β"
 SUCCESS_FRACTION = 0.95  # a sufficient condition "holds" when this fraction of its region succeeds
-
-
-def calibrated_beta(
-    alpha: float, lams: np.ndarray, h1_cal: np.ndarray, eps: float, c: float
-) -> float:
-    """β̂ from the held-out seeds' mean T1 curve, over the λ where Theorem 1 or 2 applies for α."""
-    region = addition_region(alpha, lams) | negation_region(alpha, lams, c)
-    return beta_envelope(lams[region], h1_cal.mean(0)[region], eps)
 
 
 def theorem_fraction(ok: np.ndarray, region: np.ndarray) -> list[float]:

@@ -4,7 +4,7 @@ value checks, before any work and without torch, and the runtime setups built fr
 
 from experiments.config import checks, regimes, schema, testbeds
 from experiments.config.checks import *  # noqa: F403  (validate_*, build_setup, seeds_of, ...)
-from experiments.config.regimes import validate_regime_search  # noqa: F401
+from experiments.config.regimes import validate_regime_search, validate_scaling  # noqa: F401
 from experiments.config.setups import *  # noqa: F403  (Setup, CSetup, LSetup, to_container, ...)
 from experiments.config.testbeds import *  # noqa: F403  (pair_tasks, rates, validate_cdigits_*, ...)
 

@@ -219,6 +219,10 @@ def validate_gradients(cfg: Any) -> Setup:
     why = "needs some k >= 2 (the error is 0 at k = 1)"
     need(max(exp["epochs"]) >= 2, "experiment.epochs", exp["epochs"], why)
     check_int("experiment.merge_tasks", exp["merge_tasks"], maximum=setup.d - 1)
+    plain = "must be 1: the gradient experiment's own trainers use one η and the margin-1 hinge"
+    for key in ("lr_w_scale", "lr_v_scale", "margin"):
+        value = getattr(setup.train, key)
+        need(value == 1.0, f"train.{key}", value, plain)
     return setup
 
 
@@ -227,6 +231,9 @@ def validate_ood(cfg: Any) -> Setup:
     check_room(setup.d, 3, setup.n_irrelevant)  # μ1, μ2, μ⊥ + irrelevant patterns
     target_of(exp)
     lam_axis(exp["sweep_lam"], "experiment.sweep_lam")
+    cal = calibration_seeds_of(exp)
+    why = f"the γ map runs on the first map_seeds of experiment.calibration_seeds={cal}"
+    need(exp["map_seeds"] <= len(cal), "experiment.map_seeds", exp["map_seeds"], why)
     return setup
 
 

@@ -10,6 +10,7 @@ from synthetic.checks import numbers as nums
 
 Num = int | float
 COUNTS = ("fixed", "random")
+SIGNS = ("positive", "paired")
 POS = {"low": 0.0, "low_open": True}  # (0, inf)
 FRAC = {"low": 0.0, "high": 1.0}  # [0, 1]
 KEEP = {**FRAC, "low_open": True}  # (0, 1]
@@ -107,7 +108,9 @@ class Ood(Experiment):
     sweep_lam: Lam = axis(-2.0, 3.0, 0.2)  # coarser λ axis of the kappa sweep and the gamma map
     sweep_n: int = integer(256, lo=1)  # validation and test samples per kappa
     gamma_map_step: Num | None = number(None, optional=True, **KEEP)  # null disables the map
-    map_seeds: int = integer(2, lo=1)
+    map_seeds: int = integer(2, lo=1)  # the first calibration seeds: the γ map is held out too
+    calibration_seeds: list[int] = lst(100, 101, 102)  # held-out seeds of β̂ and the γ map
+    theorem3_c: Num = number(0.2, low=0.0, high=1.0, low_open=True, high_open=True)  # c, declared
     map_n: int = integer(256, lo=1)
 
 
@@ -189,15 +192,45 @@ class RegimeSearch(Experiment):
 
     name: str = "regime_search"
     first_seed: int = seed_field(100)  # held out: never the theorem experiments' seeds (< 100)
+    # each knob: the values searched (a one-value list keeps the base config's value)
     counts: list[str] = each(["fixed", "random"], lambda k, v: check_choice(k, v, COUNTS))
     noise_std: list[Num] = nums([0.0], low=0.0)
+    irrelevant_signs: list[str] = each(["positive"], lambda k, v: check_choice(k, v, SIGNS))
+    delta_star: list[Num] = nums([0.25], low=0.0, high=1.0, low_open=True)
+    d: list[int] = each([32], lambda k, v: check_int(k, v, minimum=3))
+    n_tokens: list[int] = each([16], lambda k, v: check_int(k, v, minimum=1))
     v0_std: list[Num] = nums([0.01, 1.0], low=0.0)
-    lr: list[Num] = nums([5.0], **POS)
     width: list[int] = each([64], lambda k, v: check_int(k, v, minimum=2))
+    lr: list[Num] = nums([5.0], **POS)
+    lr_w_scale: list[Num] = nums([1.0], **POS)
+    margin: list[Num] = nums([1.0], **POS)
     batch_size: list[int] = each([64], lambda k, v: check_int(k, v, minimum=1))
 
 
-ONE_LAYER = (Foundation, TaskPair, PhaseDiagram, Gradients, Ood, LowRank, Pruning, RegimeSearch)
+@dataclass(kw_only=True)
+class Scaling(Experiment):
+    """The three finite-size sweeps of ``experiments.one_layer.scaling``."""
+
+    name: str = "scaling"
+    n_seeds: int = integer(5, lo=2)  # ≥ 2: every slope carries a seed interval
+    dims: list[int] = each([32, 64, 128, 256], lambda k, v: check_int(k, v, minimum=4))
+    v0_stds: list[Num] = nums([0.01, 0.1, 1.0], low=0.0)
+    widths: list[int] = each([32, 64, 128, 256], lambda k, v: check_int(k, v, minimum=2))
+    batches: list[int] = each([16, 64, 256], lambda k, v: check_int(k, v, minimum=1))
+    negation_c: Num = number(1.0, **POS)  # Theorem 2's c: the λ range of β̂ (as in task_pair)
+
+
+ONE_LAYER = (
+    Foundation,
+    TaskPair,
+    PhaseDiagram,
+    Gradients,
+    Ood,
+    LowRank,
+    Pruning,
+    RegimeSearch,
+    Scaling,
+)
 SCHEMAS: dict[str, type[Experiment]] = {
     c().name: c for c in (*ONE_LAYER, CDigitsPair, CDigitsOod, CDigitsCompress, LMUnlearning)
 }

@@ -1,5 +1,6 @@
-"""The knobs of ``experiment=regime_search``: which config key each sets, and their combinations,
-each validated as a whole config before the search trains anything (no torch here)."""
+"""The knobs of ``experiment=regime_search`` and the sweeps of ``experiment=scaling``: which config
+keys each sets, and their combinations, each validated as a whole config before any training (no
+torch here)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,19 @@ import experiments.config.experiments as ex
 from experiments.config.checks import _exp, build_setup, need, to_container
 from experiments.config.setups import Setup
 
-KNOBS = {  # knob (a list in ``experiment``) -> the config key each of its values sets
-    "counts": "data.counts",
-    "noise_std": "data.noise_std",
-    "v0_std": "model.v0_std",
-    "lr": "train.lr",
-    "width": "model.width",
-    "batch_size": "train.batch_size",
+KNOBS = {  # knob (a list in ``experiment``) -> the config keys each of its values sets
+    "counts": ("data.counts",),
+    "noise_std": ("data.noise_std",),
+    "irrelevant_signs": ("data.irrelevant_signs",),
+    "delta_star": ("data.delta_star",),
+    "d": ("data.d", "model.d"),
+    "n_tokens": ("data.n_tokens", "model.n_tokens"),
+    "v0_std": ("model.v0_std",),
+    "width": ("model.width",),
+    "lr": ("train.lr",),
+    "lr_w_scale": ("train.lr_w_scale",),
+    "margin": ("train.margin",),
+    "batch_size": ("train.batch_size",),
 }
 
 
@@ -34,8 +41,9 @@ def variant(c: dict, combo: dict[str, Any]) -> dict:
     """The config container ``c`` with the combination's knobs set."""
     out = copy.deepcopy(c)
     for name, value in combo.items():
-        section, key = KNOBS[name].split(".")
-        out[section][key] = value
+        for dotted in KNOBS[name]:
+            section, key = dotted.split(".")
+            out[section][key] = value
     return out
 
 
@@ -54,4 +62,35 @@ def validate_regime_search(cfg: Any) -> Setup:
     held_out = "must be >= 100: the search runs on seeds no theorem experiment reports"
     need(exp["first_seed"] >= 100, "experiment.first_seed", exp["first_seed"], held_out)
     variant_setups(to_container(cfg))
+    return setup
+
+
+def sweep_points(exp: dict) -> dict[str, list[dict[str, Any]]]:
+    """The knob combinations of each sweep (knob names of ``experiments.config.regimes.KNOBS``)."""
+    return {
+        "residual": [
+            {"d": d, "irrelevant_signs": s} for s in ("positive", "paired") for d in exp["dims"]
+        ],
+        "rows": [{"v0_std": v, "width": m} for v in exp["v0_stds"] for m in exp["widths"]],
+        "beta": [{"width": m} for m in exp["widths"]] + [{"batch_size": b} for b in exp["batches"]],
+    }
+
+
+def point_setups(c: dict) -> dict[str, list[tuple[dict, dict, Setup]]]:
+    """(knobs, config, setup) of every point of every sweep, each validated before any training."""
+    out = {}
+    for name, points in sweep_points(c["experiment"]).items():
+        out[name] = []
+        for knobs in points:
+            v = variant(c, knobs)
+            out[name].append((knobs, v, build_setup(OmegaConf.create(v))))
+    return out
+
+
+def validate_scaling(cfg: Any) -> Setup:
+    """The base setup, ≥ 2 values per sweep axis (a slope needs two), every point a valid config."""
+    setup, exp = _exp(cfg, ex.Scaling)
+    for key in ("dims", "widths", "batches"):
+        need(len(set(exp[key])) >= 2, f"experiment.{key}", exp[key], "needs >= 2 distinct values")
+    point_setups(to_container(cfg))
     return setup

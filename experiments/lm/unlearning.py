@@ -63,6 +63,8 @@ def compute(cfg: Any, setup: LSetup, *, progress: bool = False, cache=None) -> d
         "drop_percent": drops(tabs, lams),
         "paper_drop_percent": LM_DROP_PERCENT,
         "alpha_hat": {o: {k: mean_std(v) for k, v in d.items()} for o, d in runs["alphas"].items()},
+        "alpha_hat_per_seed": runs["alphas"],
+        "per_seed": runs["scores"],  # kind -> book -> rouge/loss -> (seed, λ, value) triples
         "paper_alpha": LM_ALPHA,
         "psi0": psi0_info,
         "finetuning": runs["info"],

@@ -33,15 +33,23 @@ import torch
 from tqdm.auto import tqdm
 
 from experiments.analysis import best_points, beta_hat, mean_std, stack_parts
-from experiments.config import Setup, lam_grid, seeds_of, target_of, to_container
-from experiments.one_layer.common import psi0_for_seed, test_set, train_all
+from experiments.config import (
+    Setup,
+    calibration_seeds_of,
+    lam_grid,
+    seeds_of,
+    target_of,
+    to_container,
+)
+from experiments.one_layer.common import hypotheses_of, psi0_for_seed, test_set, train_all
 from experiments.one_layer.ood_common import TARGET, geometry_for, grid_maps, val_set
-from experiments.one_layer.ood_sweeps import Combos, gamma_map, kappa_sweep
+from experiments.one_layer.ood_sweeps import Combos, gamma_map, kappa_sweep, select_gamma
 from experiments.one_layer.ood_tables import ood_tables, table2_of
 from experiments.theory import theorem3
 from models.cache import ModelCache
 from models.estimators import output_alpha
 from models.grid import evaluate_grid, grid_1d
+from models.mechanism import mechanism
 from models.task_vectors import TaskVector
 from models.training import evaluate
 from synthetic.tasks import make_tasks
@@ -66,6 +74,9 @@ def _measure_seed(s: int, psi0, tvs: list, tasks: dict, models: dict, ctx: dict)
     for n in tasks:
         e = evaluate(models[n], tests[n])
         own.append({"seed": s, "task": n, "hinge": e["hinge"], "accuracy": e["accuracy"]})
+        own[-1]["steps"] = ctx["steps"][(s, n)]
+        if n != TARGET:  # the merged models: the proofs' conclusions are about them
+            own[-1]["mechanism"] = mechanism(psi0, models[n], tasks[n].mu, tests[n])
     tv_target = TaskVector.from_models(psi0, models[TARGET])
     gh = {"batch": [], "hidden": []}
     for n in ("T1", "T2"):
@@ -113,18 +124,45 @@ def _region(exp: dict, l1, l2, gamma, measured: np.ndarray, t1_lines: list) -> d
     }
 
 
+def _calibration(setup: Setup, c: dict, gamma, kappa, cache, progress: bool) -> dict[str, Any]:
+    """Ψ0 and task vectors of the held-out seeds (``experiment.calibration_seeds``), and T1's hinge on
+    Ψ0 + ΔΨ_T1 + λ2 ΔΨ_T2 over λ2 averaged over them (for β̂; the reported seeds never enter it)."""
+    seeds = calibration_seeds_of(c["experiment"])
+    tasks, psi0s, trained = _train(setup, c, gamma, kappa, seeds, cache, progress)
+    tvs = {
+        s: [TaskVector.from_models(psi0s[s], trained.results[(s, n)].model) for n in ("T1", "T2")]
+        for s in seeds
+    }
+    l2 = np.asarray(lam_grid(c["eval"]["lam"]))
+    lines = [
+        evaluate_grid(
+            psi0s[s],
+            tvs[s],
+            grid_1d(l2, fixed=[1.0]),
+            {"T1": test_set(tasks["T1"], setup.n_test, s)},
+        )
+        .hinge["T1"]
+        .numpy()
+        for s in seeds
+    ]
+    line = np.mean(lines, 0).tolist()
+    return {"seeds": seeds, "psi0s": psi0s, "tvs": tvs, "T1_line_mean": line}
+
+
 def _sweeps(setup: Setup, exp: dict, psi0s: dict, tvs: dict, gamma, mem: float, progress: bool):
-    """The κ sweep and (optionally) the γ map, on the coarser grid."""
+    """The κ sweep (reported seeds) and, optionally, the γ map (on ``map_seeds`` held-out seeds:
+    ``psi0s``/``tvs`` are then those of the calibration seeds), on the coarser grid."""
     s1 = s2 = np.asarray(lam_grid(exp["sweep_lam"]))
     direction = np.asarray(gamma) / np.linalg.norm(gamma)
     sweep = []
     if exp.get("kappas"):
-        combos = Combos(psi0s, tvs, s1, s2, mem)
+        combos = Combos(psi0s["reported"], tvs["reported"], s1, s2, mem)
         sweep = kappa_sweep(setup, list(exp["kappas"]), direction, combos, exp["sweep_n"], progress)
     gmap = []
     if exp.get("gamma_map_step") is not None:
-        map_seeds = {s: psi0s[s] for s in list(psi0s)[: exp["map_seeds"]]}
-        combos = Combos(map_seeds, tvs, s1, s2, mem)
+        held = psi0s["held_out"]
+        map_seeds = {s: held[s] for s in list(held)[: exp["map_seeds"]]}
+        combos = Combos(map_seeds, tvs["held_out"], s1, s2, mem)
         gmap = gamma_map(setup, exp["gamma_map_step"], combos, exp["map_n"], progress)
     return sweep, gmap
 
@@ -159,6 +197,15 @@ def _maps(l1, l2, val: dict, test: dict) -> dict[str, Any]:
     }
 
 
+def _best_summary(best: dict) -> dict[str, float]:
+    return {
+        "lambda1": best["lambda1"],
+        "lambda2": best["lambda2"],
+        "test_acc": best["acc"]["mean"],
+        "test_hinge": best["hinge"]["mean"],
+    }
+
+
 def compute(
     cfg: Any, setup: Setup, *, progress: bool = False, cache: ModelCache | None = None
 ) -> dict[str, Any]:
@@ -173,6 +220,8 @@ def compute(
     models = {s: {n: trained.results[(s, n)].model for n in tasks} for s in seeds}
     tvs = {s: [TaskVector.from_models(psi0s[s], models[s][n]) for n in ("T1", "T2")] for s in seeds}
     ctx = {"setup": setup, "l1": l1, "l2": l2, "n_val": exp["n_val"], "mem": ev["memory_mb"]}
+    ctx["steps"] = {k: r.history.steps_run for k, r in trained.results.items()}
+    cal = _calibration(setup, c, gamma, kappa, cache, progress)
     per_seed = [
         _measure_seed(s, psi0s[s], tvs[s], tasks, models[s], ctx)
         for s in tqdm(seeds, desc=f"{label}: (λ1, λ2) grids", disable=not progress)
@@ -181,8 +230,9 @@ def compute(
     table2 = table2_of(per_seed, best_points(l1, l2, val_np, test_np))
     t1_lines = [r["t1_line"] for r in per_seed]
     region = _region(exp, l1, l2, gamma, test_np["hinge"].mean(0) <= ev["eps"], t1_lines)
-    sweep, gmap = _sweeps(setup, exp, psi0s, tvs, gamma, ev["memory_mb"], progress)
-    best = table2["best"]
+    psi0_sets = {"reported": psi0s, "held_out": cal.pop("psi0s")}
+    tv_sets = {"reported": tvs, "held_out": cal.pop("tvs")}
+    sweep, gmap = _sweeps(setup, exp, psi0_sets, tv_sets, gamma, ev["memory_mb"], progress)
     results: dict[str, Any] = {
         "experiment": "ood",
         "label": label,
@@ -192,19 +242,18 @@ def compute(
         "kappa": kappa,
         **_estimates(per_seed, exp["estimator_output"]),
         **_maps(l1, l2, val_np, test_np),
-        "best": {
-            "lambda1": best["lambda1"],
-            "lambda2": best["lambda2"],
-            "test_acc": best["acc"]["mean"],
-            "test_hinge": best["hinge"]["mean"],
-        },
+        "best": _best_summary(table2["best"]),
         "finetuned_target_acc": table2["finetuned"]["acc"]["mean"],
         "finetuned_target_hinge": table2["finetuned"]["hinge"]["mean"],
         "table2": table2,
         "region": region,
         "kappa_sweep": sweep,
         "gamma_map": gmap,
+        "gamma_selected_on_held_out": select_gamma(gmap, ev["eps"]) if gmap else None,
         "own_task": [o for r in per_seed for o in r["own"]],
+        "per_seed_hinge": test_np["hinge"].tolist(),
+        "calibration": cal,
+        "hypotheses": hypotheses_of(setup, ev["eps"], list(ctx["steps"].values())),
         "models_requested": trained.requested,
         "models_trained": trained.trained,
         **ood_tables(table2, sweep, label),

@@ -102,3 +102,19 @@ def gamma_map(
         row["feasible"] = theorem3.feasible(row["gamma"], 1.0, box, l1, l2)
         rows.append(row)
     return rows
+
+
+def select_gamma(gmap: list[dict[str, Any]], eps: float) -> list[float] | None:
+    """The rule ``ood_span``'s γ was chosen by, applied to a γ map: among targets with γ1 γ2 < 0 that
+    some combination solves (hinge ≤ ε) and no single scaled vector does, the largest single-vector
+    hinge, then the smallest combined hinge. None when no target qualifies."""
+    ok = [
+        r
+        for r in gmap
+        if r["gamma"][0] * r["gamma"][1] < 0
+        and r["best_hinge"] <= eps
+        and (r["single_hinge"] is None or r["single_hinge"] > eps)
+    ]
+    if not ok:
+        return None
+    return min(ok, key=lambda r: (-(r["single_hinge"] or 0.0), r["best_hinge"]))["gamma"]

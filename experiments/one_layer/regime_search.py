@@ -75,7 +75,7 @@ def regime_yaml(best: dict, seeds: list[int], base: dict) -> str:
     ]
     by_section: dict[str, list[str]] = {}
     for name, value in best["knobs"].items():
-        section, key = KNOBS[name].split(".")
+        section, key = KNOBS[name][0].split(".")  # model.d / model.n_tokens follow data's
         if base[section][key] == value:
             continue
         by_section.setdefault(section, []).append(f"  {key}: {value}")

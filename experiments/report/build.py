@@ -22,7 +22,7 @@ from experiments.report.one_layer import (
     task_pair_section,
 )
 from experiments.report.ood import ood_section
-from experiments.report.regime import regime_section
+from experiments.report.regime import regime_section, scaling_section
 
 # In report order; a section is (metrics, folder relative to the report) -> lines. The task_pair runs
 # share one section (one Figure 1 and one Table 1 over all pairs): task_pair_section(list of them).
@@ -30,6 +30,7 @@ SECTIONS = (
     ("foundation", foundation_section),
     ("task_pair", None),
     ("phase_diagram", phase_section),
+    ("scaling", scaling_section),
     ("ood", ood_section),
     ("low_rank", low_rank_section),
     ("pruning", pruning_section),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 TABLE2_NAMES = {
     "finetuned": "fine-tuning on T'",
     "psi_T1": "Ψ*_T1",
@@ -102,4 +104,14 @@ def ood_section(m: dict, rel: str) -> list[str]:
     ]
     if m.get("gamma_map"):
         lines += ["", f"![γ map]({rel}/ood_gamma_map.png)"]
+        cal, sel = m["calibration"]["seeds"], m.get("gamma_selected_on_held_out")
+        n = m["config"]["experiment"]["map_seeds"]
+        pick = "no target qualifies" if sel is None else f"γ = ({sel[0]:.2f}, {sel[1]:.2f})"
+        same = sel is not None and np.allclose(sel, m["gamma"], atol=1e-9)
+        lines += [
+            "",
+            f"The γ map runs on the held-out seeds {cal[:n]}. The rule this preset's γ was chosen "
+            f"by (largest single-vector hinge among opposite-sign targets solved only by a combination) "
+            f"picks {pick} there: {'the configured γ' if same else 'not the configured γ'}.",
+        ]
     return [*lines, ""]

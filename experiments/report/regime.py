@@ -52,3 +52,19 @@ def regime_section(m: dict, rel: str, proof_figure: bool = False) -> list[str]:
             "",
         ]
     return lines
+
+
+def scaling_section(m: dict, rel: str) -> list[str]:
+    """The three finite-size figures (their verdicts are in the claims table)."""
+    exp = m["config"]["experiment"]
+    return [
+        "## Finite-size scaling",
+        "",
+        f"Predictions declared before the runs (`experiments/theory/scaling.py`), {len(m['seeds'])} "
+        f"seeds per point: ΔV's rank-1 residual against M over d ∈ {exp['dims']} (positive and "
+        f"±-paired irrelevant tokens); ΔV's large-row fraction against m ∈ {exp['widths']} at V0 std "
+        f"∈ {exp['v0_stds']}; β̂ against m and B ∈ {exp['batches']}. {m['wall_seconds']:.0f} s.",
+        "",
+        *(f"![{s}]({rel}/{s}.png)" for s in ("scaling_residual", "scaling_rows", "scaling_beta")),
+        "",
+    ]
