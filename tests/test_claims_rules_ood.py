@@ -59,6 +59,21 @@ def test_theorem3_box_comes_from_the_held_out_beta():
     assert inside.sum() < theorem3.literal_region(AX, AX, GAMMA, 0.2, 0.0).sum()
 
 
+def test_theorem3_c_is_the_smallest_feasible_one_when_not_declared():
+    """c = null: the smallest c ∈ (0, 1) whose region holds a grid point, from β̂ alone."""
+    beta = 0.1
+    c = theorem3.smallest_feasible_c(AX, AX, GAMMA, beta)
+    assert c is not None and theorem3.literal_region(AX, AX, GAMMA, c, beta).any()
+    assert not theorem3.literal_region(AX, AX, GAMMA, round(c - 0.01, 2), beta).any()
+    row = _theorem3(
+        _ood(_maps(np.ones((AX.size, AX.size), bool)), t1_line=0.05 + beta * np.abs(AX), c=None),
+        0.05,
+    )
+    assert f"c = {c:g}" in row["measured"] and "the smallest c" in row["criterion"]
+    far = [0.1, 0.1]  # Σλγ² ≤ 0.02 · 3 on this grid: no c reaches 1 + c
+    assert theorem3.smallest_feasible_c(AX, AX, far, beta) is None
+
+
 def test_theorem3_is_untested_when_its_region_misses_the_grid():
     row = _theorem3(_ood(_maps(np.ones((AX.size, AX.size), bool)), c=0.99), 0.05)
     big = _theorem3(_ood(_maps(np.ones((AX.size, AX.size), bool)), t1_line=5.0 + AX * 0), 0.05)

@@ -110,7 +110,11 @@ class Ood(Experiment):
     gamma_map_step: Num | None = number(None, optional=True, **KEEP)  # null disables the map
     map_seeds: int = integer(2, lo=1)  # the first calibration seeds: the γ map is held out too
     calibration_seeds: list[int] = lst(100, 101, 102)  # held-out seeds of β̂ and the γ map
-    theorem3_c: Num = number(0.2, low=0.0, high=1.0, low_open=True, high_open=True)  # c, declared
+    # Theorem 3's c in (0, 1); null: the smallest c (steps of 0.01) whose region holds a grid point
+    # given the held-out β̂ (the theorem's "there exists c", chosen without looking at T')
+    theorem3_c: Num | None = number(
+        None, optional=True, low=0.0, high=1.0, low_open=True, high_open=True
+    )
     map_n: int = integer(256, lo=1)
 
 

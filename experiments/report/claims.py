@@ -127,20 +127,20 @@ def claims_section(metrics: list[tuple[str, dict]]) -> list[str]:
 
 
 def out_of_scope(metrics: list[tuple[str, dict]]) -> list[str]:
-    """Why each job's out-of-scope rows are out of scope, from their assumption audit."""
+    """Why each job's out-of-scope rows are out of scope (per row), with the job's audit."""
     lines = []
     for folder, m in metrics:
         rows = [r for r in m.get("claims", []) if r.get("scope") == "out"]
         if not rows:
             continue
         a = rows[0].get("assumptions", {})
-        why = sorted({f for r in rows for f in r.get("out_of_scope_because", [])})
         audit = ", ".join(
             f"{k} {v:.3g}" for k, v in a.items() if isinstance(v, int | float) and k in AUDIT_KEYS
         )
-        lines.append(
-            f"- `{folder}` ({len(rows)} rows): {'; '.join(why) or 'see rows'}. Audit: {audit}."
-        )
+        lines.append(f"- `{folder}`, audit of its fine-tuned models: {audit}.")
+        for r in rows:
+            why = "; ".join(r.get("out_of_scope_because", [])) or "see the row"
+            lines.append(f"  - {_cell(r['claim'])}: {why}.")
     if not lines:
         return []
     return ["### Why rows are out of scope", "", *lines, ""]

@@ -51,6 +51,17 @@ def literal_region(
     return region(l1, l2, gamma, 1.0 + c, box)
 
 
+def smallest_feasible_c(
+    l1: np.ndarray, l2: np.ndarray, gamma: Sequence[float], beta: float
+) -> float | None:
+    """The smallest c ∈ (0, 1) (steps of 0.01) whose literal region holds a grid point, given β:
+    Theorem 3's "there exists c" read without looking at any measured loss; None if none does."""
+    for c in np.round(np.arange(0.01, 1.0, 0.01), 2):
+        if literal_region(l1, l2, gamma, float(c), beta).any():
+            return float(c)
+    return None
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two boolean grids (1.0 when both are empty)."""
     union = np.logical_or(a, b).sum()
