@@ -68,43 +68,39 @@ def _train(c: dict, setup: Setup, alphas: np.ndarray, seeds: list[int], progress
     return t1, t2, psi0s, train_jobs(c, setup, jobs, progress=progress, cache=cache)
 
 
-def _grids(setup, ev, alphas, seeds, lams, t1, t2, psi0s, trained, progress) -> dict:
-    """Per (α, seed, λ): hinge "H1", "H2" and accuracy "A1", "A2" of the merged model on T1, T2."""
+def _grids(setup, ev, alphas, seeds, lams, t1, t2, psi0s, trained, progress, audit=False):
+    """Per (α, seed, λ): hinge "H1", "H2" and accuracy "A1", "A2" of the merged model on T1, T2; with
+    ``audit``, also the mechanism of every fine-tuned model on the same test sets ("T1" per seed,
+    "T2" per α and seed), else None."""
     shape = (len(alphas), len(seeds), len(lams))
     out = {k: np.zeros(shape) for k in ("H1", "H2", "A1", "A2")}
+    mech = {"T1": [], "T2": [[] for _ in alphas]} if audit else None
     bar = tqdm(total=len(seeds) * len(alphas), desc="phase diagram: λ grids", disable=not progress)
     for j, s in enumerate(seeds):
-        tv1 = TaskVector.from_models(psi0s[s], trained.results[("T1", s)].model)
+        m1 = trained.results[("T1", s)].model
+        tv1 = TaskVector.from_models(psi0s[s], m1)
         d1 = test_set(t1, setup.n_test, s)
+        if audit:
+            mech["T1"].append(mechanism(psi0s[s], m1, t1.mu, d1))
         for i, a in enumerate(alphas):
-            tv2 = TaskVector.from_models(psi0s[s], trained.results[("T2", a, s)].model)
+            m2 = trained.results[("T2", a, s)].model
+            tv2 = TaskVector.from_models(psi0s[s], m2)
             data = {"T1": d1, "T2": test_set(t2[a], setup.n_test, s)}
             cv = lambda_curves(psi0s[s], tv1, tv2, lams.tolist(), data, ev["memory_mb"])
             out["H1"][i, j], out["H2"][i, j] = cv["T1"]["hinge"], cv["T2"]["hinge"]
             out["A1"][i, j], out["A2"][i, j] = cv["T1"]["acc"], cv["T2"]["acc"]
+            if audit:
+                mech["T2"][i].append(mechanism(psi0s[s], m2, t2[a].mu, data["T2"]))
             bar.update(1)
     bar.close()
-    return out
-
-
-def _mechanisms(setup, alphas, seeds, t1, t2, psi0s, trained) -> dict[str, list]:
-    """The mechanism audit of every fine-tuned model on its own test set: T1 per seed, T2 per α and seed."""
-
-    def mech(key, task, s):
-        model = trained.results[key].model
-        return mechanism(psi0s[s], model, task.mu, test_set(task, setup.n_test, s))
-
-    return {
-        "T1": [mech(("T1", s), t1, s) for s in seeds],
-        "T2": [[mech(("T2", a, s), t2[a], s) for s in seeds] for a in alphas],
-    }
+    return out, mech
 
 
 def _calibration(c, setup, ev, alphas, lams, progress, cache) -> dict[str, Any]:
     """T1's mean hinge map over the held-out seeds (``experiment.calibration_seeds``), for β̂."""
     seeds = calibration_seeds_of(c["experiment"])
     t1, t2, psi0s, trained = _train(c, setup, alphas, seeds, progress, cache)
-    g = _grids(setup, ev, alphas, seeds, lams, t1, t2, psi0s, trained, progress)
+    g, _ = _grids(setup, ev, alphas, seeds, lams, t1, t2, psi0s, trained, progress)
     return {"seeds": seeds, "T1_hinge_mean": g["H1"].mean(1).tolist()}
 
 
@@ -141,10 +137,9 @@ def compute(
     lams = np.asarray(lam_grid(ev["lam"]))
     t0 = time.perf_counter()
     t1, t2, psi0s, trained = _train(c, setup, alphas, seeds, progress, cache)
-    g = _grids(setup, ev, alphas, seeds, lams, t1, t2, psi0s, trained, progress)
+    g, mech = _grids(setup, ev, alphas, seeds, lams, t1, t2, psi0s, trained, progress, audit=True)
     h1, h2 = g["H1"].mean(1), g["H2"].mean(1)
     an = analyse(alphas, lams, h1, h2, ev["eps"])
-    mech = _mechanisms(setup, alphas, seeds, t1, t2, psi0s, trained)
     steps = [r.history.steps_run for r in trained.results.values()]
     results = {
         "experiment": "phase_diagram",

@@ -42,12 +42,17 @@ from synthetic.tasks import make_tasks
 CURVE_KEYS = ("acc_mean", "acc_std", "hinge_mean", "hinge_std")
 
 
+def _curves(s, psi0, trained, tasks, lams, setup: Setup, ev: dict):
+    """The λ curves of one seed (Ψ0 + ΔΨ_T1 + λ ΔΨ_T2 on both test sets) and those test sets."""
+    data = {n: test_set(t, setup.n_test, s) for n, t in tasks.items()}
+    tvs = [TaskVector.from_models(psi0, trained.results[(s, n)].model) for n in tasks]
+    return lambda_curves(psi0, *tvs, lams.tolist(), data, ev["memory_mb"]), data
+
+
 def _evaluate_seed(s, psi0, trained, tasks, lams, setup: Setup, ev: dict):
     """λ curves of one seed, its own-task rows and the output α̂ of its two fine-tuned models."""
-    data = {n: test_set(t, setup.n_test, s) for n, t in tasks.items()}
+    curves, data = _curves(s, psi0, trained, tasks, lams, setup, ev)
     res = {n: trained.results[(s, n)] for n in tasks}
-    tvs = {n: TaskVector.from_models(psi0, r.model) for n, r in res.items()}
-    curves = lambda_curves(psi0, tvs["T1"], tvs["T2"], lams.tolist(), data, ev["memory_mb"])
     X = torch.cat([data[n].X for n in tasks])
     own = []
     for n in tasks:
@@ -72,7 +77,7 @@ def _calibration(c, setup: Setup, tasks, lams, ev: dict, cache, progress: bool) 
     β̂; they are never among the reported seeds."""
     seeds = calibration_seeds_of(c["experiment"])
     psi0s, trained = train_pair(c, setup, tasks, seeds, progress=progress, cache=cache)
-    curves = [_evaluate_seed(s, psi0s[s], trained, tasks, lams, setup, ev)[0] for s in seeds]
+    curves = [_curves(s, psi0s[s], trained, tasks, lams, setup, ev)[0] for s in seeds]
     return {
         "seeds": seeds,
         **{f"{n}_hinge": [cv[n]["hinge"].tolist() for cv in curves] for n in tasks},
