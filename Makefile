@@ -9,7 +9,8 @@ PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradic
            gradients ood ood_span low_rank pruning cdigits_pair cdigits_ood cdigits_compress lm_unlearning \
            regime_search scaling
 # The theorem experiments again in the mechanism regime (conf/regime/proof.yaml), into results/proof/
-PROOF_PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory phase_diagram ood
+PROOF_PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory phase_diagram ood \
+                 ood_span low_rank pruning
 RECOMPUTE ?= false
 
 .DEFAULT_GOAL := help

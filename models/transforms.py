@@ -74,21 +74,38 @@ def hidden_rows_param(tv: Mapping[str, torch.Tensor]) -> str:
 
 
 def prune_rows(
-    tv: Mapping[str, torch.Tensor], keep: float, *, param: str | None = None
+    tv: Mapping[str, torch.Tensor],
+    keep: float,
+    *,
+    param: str | None = None,
+    groups: torch.Tensor | None = None,
 ) -> Mapping[str, torch.Tensor]:
     """Keep the round(keep·m) rows of ΔV (hidden neurons) with the largest ℓ2 norms; zero the others.
 
-    ``keep`` ∈ (0, 1]. Ties are broken by ``torch.topk`` so exactly that many rows survive. Other
-    parameters are kept unchanged (Corollary 2 prunes neurons of the value/MLP matrix only).
+    ``keep`` ∈ (0, 1]. With ``groups`` (one label per row, e.g. the sign of each neuron's readout)
+    the rows are kept per group: round(keep·n_g) of the n_g rows of each group (at least 1), so the
+    kept neurons keep the groups' proportions. Ties are broken by ``torch.topk`` so exactly that many
+    rows survive. Other parameters are kept unchanged (Corollary 2 prunes neurons of the value/MLP
+    matrix only).
     """
     param = param or hidden_rows_param(tv)
     if param not in tv:
         raise KeyError(f"prune_rows: parameter {param!r} is not in the task vector ({sorted(tv)})")
     rows = tv[param]
-    k = _keep_count(keep, rows.shape[0], "prune.keep")
-    idx = torch.topk(rows.norm(dim=1), k).indices
+    norms = rows.norm(dim=1)
     mask = torch.zeros(rows.shape[0], dtype=torch.bool, device=rows.device)
-    mask[idx] = True
+    if groups is None:
+        mask[torch.topk(norms, _keep_count(keep, rows.shape[0], "prune.keep")).indices] = True
+    else:
+        groups = groups.to(rows.device).reshape(-1)
+        if groups.numel() != rows.shape[0]:
+            raise ValueError(
+                f"prune_rows: groups has {groups.numel()} labels for {rows.shape[0]} rows of {param!r}"
+            )
+        for g in torch.unique(groups):
+            idx = torch.nonzero(groups == g).reshape(-1)
+            top = torch.topk(norms[idx], _keep_count(keep, idx.numel(), "prune.keep")).indices
+            mask[idx[top]] = True
     out = {name: v.clone() for name, v in tv.items()}
     out[param] = rows * mask.unsqueeze(1).to(rows.dtype)
     return _like(tv, out)

@@ -51,6 +51,15 @@ def interval(values: Sequence[float], level: float = LEVEL) -> dict[str, float]:
     return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": int(x.size)}
 
 
+def interval_of(summary: dict[str, float], level: float = LEVEL) -> dict[str, float]:
+    """``interval`` from a seed summary {"mean", "std" (ddof 1), "n"} (``experiments.analysis.mean_std``)."""
+    mean, n = float(summary["mean"]), int(summary["n"])
+    if n < 2:
+        return {"mean": mean, "lo": -np.inf, "hi": np.inf, "n": n}
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * summary["std"] / np.sqrt(n))
+    return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": n}
+
+
 def judge(iv: dict[str, float], threshold: float, *, at_least: bool = True) -> str:
     """``agrees`` when the whole interval meets ``value ≥ threshold`` (``≤`` with ``at_least=False``),
     ``disagrees`` when the whole interval misses it, otherwise ``inconclusive``."""

@@ -247,6 +247,12 @@ def _validate_edits(cfg: Any, schema: type) -> tuple[Setup, dict]:
     check_room(setup.d, 3, setup.n_irrelevant)
     target_of(exp, gamma_key="ood_gamma")
     lam_axis(exp["ood_lam"], "experiment.ood_lam")
+    t1 = lam_axis(exp["t1_lam"], "experiment.t1_lam")
+    why = "T1's coefficient of the pair edits is >= 0 (a negative one would negate T1)"
+    need(t1[0] >= 0, "experiment.t1_lam.min", t1[0], why)
+    lams = grid(*(float(cfg["eval"]["lam"][k]) for k in ("min", "max", "step")))
+    why = "the pair edits need λ2 > 0 (addition) and λ2 < 0 (negation) on eval.lam"
+    need(min(lams) < 0 < max(lams), "eval.lam", cfg["eval"]["lam"], why)
     return setup, exp
 
 

@@ -125,20 +125,28 @@ class Edits(Experiment):
     aligned_alpha: Num = number(0.8, **KEEP)  # the pairs of the task_pair presets
     contradictory_alpha: Num = number(-0.8, low=-1.0, high=0.0, high_open=True)
     ood_gamma: list[Num] = lst(0.2, -0.4)  # the ood_span target (kappa = sqrt(1 - sum gamma^2))
-    ood_lam: Lam = axis(-2.0, 3.0, 0.5)  # λ axis of the out-of-domain edit (pair edits: eval.lam)
-    n_eval: int = integer(256, lo=2)  # samples per task (and per T' split) for every edit
+    ood_lam: Lam = axis(
+        -2.0, 5.0, 1.0
+    )  # both axes of the out-of-domain edit (pair edits: eval.lam)
+    t1_lam: Lam = axis(0.5, 2.0, 0.5)  # T1's coefficient λ1 of the pair edits, re-chosen too
+    n_eval: int = integer(256, lo=2)  # samples per task and split (validation, test) for every edit
+    # success: hinge <= budget_eps x eps (and forgotten T2 hinge >= eval.forget_hinge), declared
+    # before any run; the theorems' Theta(eps), read with the constant 2
+    budget_eps: Num = number(2.0, low=1.0)
+    # widenings of the grid (WIDEN_STEPS steps each) allowed per edit while its choice is on an edge
+    max_widen: int = integer(2, lo=0)
 
 
 @dataclass(kw_only=True)
 class LowRank(Edits):
     name: str = "low_rank"
-    ranks: list[int] = lst(1, 2, 4, 8, 16, 32)  # each <= min(d, m) (checked with the model)
+    ranks: list[int] = lst(1, 2, 4, 8, 32)  # each <= min(d, m) (checked with the model)
 
 
 @dataclass(kw_only=True)
 class Pruning(Edits):
     name: str = "pruning"
-    keep: list[Num] = nums([1.0, 0.75, 0.5, 0.3, 0.2, 0.1, 0.05], **KEEP)  # kept fractions
+    keep: list[Num] = nums([0.5, 0.3, 0.2, 0.1], **KEEP)  # kept fractions (1: the full edits)
 
 
 @dataclass(kw_only=True)

@@ -23,6 +23,7 @@ from experiments.one_layer.edits import (
     EDITS,
     compressed_edits,
     series,
+    suite_record,
 )
 from experiments.theory.corollaries import EDIT_LABELS, smallest_keeping_all
 from models.cache import ModelCache
@@ -56,6 +57,7 @@ def spectra(vectors: dict[str, TaskVector]) -> dict[str, dict[str, Any]]:
                 "singular_values_std": s.std(0).tolist(),
                 "relative_residual": rel.mean(0).tolist(),  # index r-1: rank r
                 "relative_residual_std": rel.std(0).tolist(),
+                "rank1_residual_per_seed": rel[:, 0].tolist(),
             }
     return out
 
@@ -86,7 +88,7 @@ def compute(
         cache,
         list(MODES),
         ranks,
-        lambda tv, mode, r: truncate(tv, r, MODES[mode]),
+        lambda tv, mode, r, psi0: truncate(tv, r, MODES[mode]),
         desc="low rank: edits",
         progress=progress,
     )
@@ -101,8 +103,7 @@ def compute(
         "accuracy": series(results, ranks, "acc"),
         "hinge": series(results, ranks, "hinge"),
         "spectra": spectra(suite.vectors()),
-        "models_requested": suite.models_requested,
-        "models_trained": suite.models_trained,
+        **suite_record(suite, c),
         "tables": _edit_table(results, ranks),
         "line_plots": [],
         "smallest_rank_keeping_all": {

@@ -85,7 +85,8 @@ def gamma_map(
     """For γ on a grid over the unit disk (κ = √(1 − Σγ²)): the best combined and best single hinge.
 
     Oracle selection on one sample set (no validation split): the map compares what a combination
-    *can* reach with what a single scaled vector can reach. ``feasible``: whether Theorem 3's
+    *can* reach with what a single scaled vector can reach (``best_hinge_per_seed``: each seed's own
+    best point). ``feasible``: whether Theorem 3's
     conditions with c → 0 and β = β̂ (its box c/β lies beyond the grid) hold at some grid point,
     i.e. Σλγ ≥ 1 and Σλγ² ≥ 1 there. No constant is fitted here.
     """
@@ -99,6 +100,7 @@ def gamma_map(
         h = np.mean([m["T'"]["hinge"] for m in maps], 0)
         a = np.mean([m["T'"]["acc"] for m in maps], 0)
         row = {"gamma": [float(g1), float(g2)], "kappa": kappa, **_map_row(h, a, l1, l2)}
+        row["best_hinge_per_seed"] = [float(m["T'"]["hinge"].min()) for m in maps]
         row["feasible"] = theorem3.feasible(row["gamma"], 1.0, box, l1, l2)
         rows.append(row)
     return rows

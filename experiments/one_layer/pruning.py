@@ -7,9 +7,11 @@ rows keeps Theorems 1–3. Measured:
 * the row norms of every ΔV (histogram), split into two groups by 1-D 2-means on log ‖u_i‖ (the
   split that minimises the within-group variance), with the large fraction and the ratio of the
   group medians (the theory's ratio is about √(log B / B));
-* the edits of ``experiments.one_layer.edits`` with ΔV pruned to the largest rows (kept fraction
-  ``experiment.keep``), against entry-wise magnitude pruning of ΔV at the same number of non-zeros;
-  ΔW is kept whole in both (the corollary prunes neurons).
+* the edits of ``experiments.one_layer.edits`` with ΔV pruned to its largest rows, the kept fraction
+  ``experiment.keep`` of the neurons of each readout sign (the lucky set of the proof holds neurons of
+  both signs; keeping the largest rows overall can drop one sign: seed 0 kept 4 of 32 neurons with
+  a > 0 at 50%, and lost the task), against entry-wise magnitude pruning of ΔV at the same number of
+  non-zeros; ΔW is kept whole in both (the corollary prunes neurons).
 
 The prediction is in ``experiments.theory.corollaries``, the claims in ``experiments.claims.compression``.
 """
@@ -21,6 +23,7 @@ import time
 from typing import Any
 
 import numpy as np
+import torch
 
 from experiments.config import Setup, to_container
 from experiments.one_layer.edits import (
@@ -28,6 +31,7 @@ from experiments.one_layer.edits import (
     EditSuite,
     compressed_edits,
     series,
+    suite_record,
 )
 from experiments.theory.corollaries import EDIT_LABELS
 from models.cache import ModelCache
@@ -37,13 +41,15 @@ from models.transforms import prune_magnitude, prune_rows
 METHODS = ("rows", "magnitude")
 
 
-def pruned(tv: TaskVector, keep: float, method: str) -> TaskVector:
-    """ΔV pruned to round(keep·m) rows (``rows``) or to as many largest entries (``magnitude``)."""
-    m = tv["V"].shape[0]
-    k = max(1, round(keep * m))
+def pruned(tv: TaskVector, keep: float, method: str, readout: torch.Tensor) -> TaskVector:
+    """ΔV pruned to its largest rows, ``keep`` of the neurons of each readout sign (``rows``), or to
+    as many largest entries (``magnitude``). ``readout``: (P, m) or (m,); a neuron's sign is that of
+    its readout summed over positions (the sign of a_i with the shared readout)."""
+    signs = torch.sign(readout.reshape(-1, readout.shape[-1]).sum(0))
     if method == "rows":
-        return prune_rows(tv, k / m, param="V")
-    v = prune_magnitude({"V": tv["V"]}, k / m)["V"]
+        return prune_rows(tv, keep, param="V", groups=signs)
+    n_rows = sum(max(1, round(keep * int((signs == g).sum()))) for g in torch.unique(signs))
+    v = prune_magnitude({"V": tv["V"]}, n_rows / tv["V"].shape[0])["V"]
     return TaskVector({**dict(tv.items()), "V": v})
 
 
@@ -67,11 +73,11 @@ def two_groups(norms: np.ndarray) -> dict[str, float]:
     }
 
 
-def _row_norms(suite: EditSuite) -> dict[str, list[float]]:
-    """‖u_i‖ of every row of ΔV, pooled over seeds, per group of task vectors."""
-    norms: dict[str, list[float]] = {}
+def _row_norms(suite: EditSuite) -> dict[str, list[list[float]]]:
+    """‖u_i‖ of every row of ΔV, one list per seed, per group of task vectors."""
+    norms: dict[str, list[list[float]]] = {}
     for name, tv in suite.vectors().items():
-        norms.setdefault(name.split("/")[0], []).extend(tv["V"].double().norm(dim=1).cpu().tolist())
+        norms.setdefault(name.split("/")[0], []).append(tv["V"].double().norm(dim=1).cpu().tolist())
     return norms
 
 
@@ -101,11 +107,12 @@ def compute(
         cache,
         METHODS,
         keeps,
-        lambda tv, meth, k: pruned(tv, k, meth),
+        lambda tv, meth, k, psi0: pruned(tv, k, meth, psi0.readout),
         desc="pruning: edits",
         progress=progress,
     )
-    norms = _row_norms(suite)
+    per_seed = _row_norms(suite)
+    norms = {k: [x for seed in v for x in seed] for k, v in per_seed.items()}  # pooled over seeds
     groups = {k: two_groups(np.asarray(v)) for k, v in norms.items()}
     out: dict[str, Any] = {
         "experiment": "pruning",
@@ -113,6 +120,9 @@ def compute(
         "width": setup.model.width,
         "row_norms": norms,
         "groups": groups,
+        "groups_per_seed": {
+            k: [two_groups(np.asarray(seed)) for seed in v] for k, v in per_seed.items()
+        },
         "keep": keeps,
         "methods": list(METHODS),
         "edits": list(EDITS),
@@ -120,8 +130,7 @@ def compute(
         "results": results,
         "accuracy": series(results, keeps, "acc"),
         "hinge": series(results, keeps, "hinge"),
-        "models_requested": suite.models_requested,
-        "models_trained": suite.models_trained,
+        **suite_record(suite, c),
         "tables": _edit_table(results, keeps),
         "line_plots": [],
     }

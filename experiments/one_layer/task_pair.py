@@ -150,7 +150,11 @@ def compute(
         "hypotheses": hypotheses_of(setup, ev["eps"], [o["steps"] for o in own]),
         "table1": t1,
         "own_task": own,
-        "flagged_runs": [o for o in own if not o["reaches_eps"]],
+        "flagged_runs": [  # the own-task rows that miss ε (their audits stay in own_task only)
+            {k: o[k] for k in ("seed", "task", "hinge", "accuracy")}
+            for o in own
+            if not o["reaches_eps"]
+        ],
         "models_requested": trained.requested,
         "models_trained": trained.trained,
         **_wandb(label, lams, curves, trained),

@@ -6,8 +6,12 @@ from __future__ import annotations
 def _edit_table(m: dict, keys: list, key_label: str, variants: dict[str, str]) -> list[str]:
     from experiments.theory.corollaries import EDIT_LABELS, EDITS
 
-    def cells(r: dict) -> str:  # mean hinge of each edit, ✗ where the edit fails
-        return " | ".join(f"{r[e]['hinge']:.3f}{'' if r[e]['success'] else ' ✗'}" for e in EDITS)
+    def cell(x: dict) -> str:  # mean hinge, ✗ where a seed misses the budget, ⇥ where on the edge
+        mark = ("" if x["success"] else " ✗") + (" ⇥" if x.get("on_edge") else "")
+        return f"{x['hinge']:.3f}{mark}"
+
+    def cells(r: dict) -> str:
+        return " | ".join(cell(r[e]) for e in EDITS)
 
     lines = [
         f"| {key_label} | " + " | ".join(EDIT_LABELS[e] for e in EDITS) + " |",
@@ -26,8 +30,10 @@ def low_rank_section(m: dict, rel: str) -> list[str]:
         "",
         f"![low rank]({rel}/low_rank.png)",
         "",
-        "Mean hinge of each edit (addition: the worse task; negation: the kept T1; ✗: the edit's success criterion "
-        "fails), λ re-chosen for every rank; ΔW and ΔV both truncated:",
+        "Mean test hinge of each edit (addition: the worse task; negation: the kept T1; ✗: some seed "
+        f"misses the budget hinge ≤ {m['budget']:g}; ⇥: a choice still on the grid's edge after "
+        "widening), (λ1, λ2) chosen per seed on validation for every rank; ΔW and ΔV both truncated. "
+        "The claims judge the seeds' interval:",
         "",
         *_edit_table(m, m["ranks"], "rank", {"both": "rank"}),
         "",
@@ -46,7 +52,9 @@ def pruning_section(m: dict, rel: str) -> list[str]:
         f"Row norms of ΔV (Ψ*_T1, all seeds): 2-means split at {g['threshold']:.4f}, large group "
         f"{100 * g['large_fraction']:.0f}% of the rows, median ratio small/large {g['ratio']:.2f}.",
         "",
-        "Mean hinge of each edit with ΔV pruned (λ re-chosen; ✗: the edit fails):",
+        "Mean test hinge of each edit with ΔV pruned (rows: the largest of each readout sign; "
+        f"(λ1, λ2) chosen per seed on validation; ✗: some seed misses the budget {m['budget']:g}; ⇥: on "
+        "the grid's edge):",
         "",
         *_edit_table(m, m["keep"], "kept", {"rows": "rows", "magnitude": "magnitude"}),
     ]
