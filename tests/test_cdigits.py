@@ -183,6 +183,25 @@ def test_ranks_beyond_the_model_fail(tmp_path):
         run_experiment(cfg, tmp_path / "out")
 
 
+@pytest.mark.parametrize(
+    ("overrides", "pattern"),
+    [
+        (
+            ["experiment=cdigits_ood", "experiment.calibration_seeds=[2,100]"],
+            r"^experiment\.calibration_seeds=\[2, 100\] is invalid: must be disjoint",
+        ),
+        (
+            ["experiment=cdigits_compress", "experiment.lam1.min=-0.5"],
+            r"^experiment\.lam1\.min=-0\.5 is invalid: must be >= 0",
+        ),
+    ],
+)
+def test_bad_held_out_seeds_and_lambda1_axis_fail(overrides, pattern, tmp_path):
+    with pytest.raises(ConfigError, match=pattern):
+        run_experiment(_compose(overrides), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 # ----------------------------------------------------------------------------- tiny runs
 TINY = [
     "data.max_images=240",
