@@ -9,7 +9,8 @@ import torch
 from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
-from experiments.claims.cdigits import pair_claims
+from experiments.claims.cdigits import compress_claims, pair_claims
+from experiments.claims.cdigits_ood import ood_claims
 from experiments.io import load_metrics
 from experiments.run import run_experiment
 from models.grid import evaluate_grid
@@ -239,11 +240,24 @@ def test_cdigits_pair_tiny_run(tmp_path):
 def test_cdigits_ood_and_compress_tiny_runs(tmp_path):
     cache = f"cache_dir={tmp_path / 'cache'}"
     m = run_experiment(
-        _compose(["experiment=cdigits_ood", *TINY, "eval.lam.step=1.0", cache]),
+        _compose(
+            [
+                "experiment=cdigits_ood",
+                *TINY,
+                "eval.lam.step=1.0",
+                "experiment.calibration_seeds=[100]",
+                cache,
+            ]
+        ),
         tmp_path / "o",
     )
     assert np.asarray(m["acc_mean"]).shape == (6, 6)
     assert {"finetuned", "psi_T1", "psi_T2", "best"} <= set(m["table2"])
+    assert m["models_trained"] == 1 + 3 + 3  # Ψ0, the reported seed's three, the held-out seed's
+    assert m["calibration"]["seeds"] == [100] and m["region"]["shape"] == m["calibration"]["shape"]
+    assert (tmp_path / "o" / "cdigits_ood.png").stat().st_size > 1000
+    on_disk = load_metrics(tmp_path / "o" / "metrics.json")
+    assert _rows(ood_claims(on_disk)) == _rows(on_disk["claims"])
     c = run_experiment(
         _compose(
             [
