@@ -275,3 +275,7 @@ def test_cdigits_ood_and_compress_tiny_runs(tmp_path):
     for e, full in c["full"].items():  # full rank and keep = 1 reproduce the dense vectors
         assert c["low_rank"][e][-1]["score"] == pytest.approx(full["score"])
         assert c["magnitude"][e][0]["score"] == pytest.approx(full["score"])
+        assert len(full["scores"]) == len(full["per_seed"]) == 1
+    on_disk = load_metrics(tmp_path / "c" / "metrics.json")
+    assert _rows(compress_claims(on_disk)) == _rows(on_disk["claims"])
+    assert (tmp_path / "c" / "cdigits_compress.png").stat().st_size > 1000

@@ -96,7 +96,8 @@ def cdigits_compress_section(m: dict, rel: str) -> list[str]:
         "",
         f"![cdigits compress]({rel}/cdigits_compress.png)",
         "",
-        "Edit scores (addition: worse task accuracy; negation: T1 − T2 accuracy), λ re-chosen:",
+        "Edit test scores (addition: worse task accuracy; negation: T1 − T2 accuracy), mean over seeds; "
+        "(λ1, λ2) chosen per seed and version on the validation split:",
         "",
         "| | " + " | ".join(edits) + " |",
         "|---|" + "---|" * len(edits),
