@@ -96,7 +96,7 @@ EXPERIMENTS: dict[str, Spec] = {
     "cdigits_ood": Spec(
         f"{_C}:validate_cdigits_ood",
         compute="experiments.cdigits.ood:compute",
-        claims="experiments.claims.cdigits:ood_claims",
+        claims="experiments.claims.cdigits_ood:ood_claims",
         figures=("experiments.cdigits.figures:ood_figures",),
     ),
     "cdigits_compress": Spec(

@@ -9,7 +9,8 @@ import torch
 from hydra import compose, initialize
 from hydra.core.global_hydra import GlobalHydra
 
-from experiments.claims.cdigits import pair_claims
+from experiments.claims.cdigits import compress_claims, pair_claims
+from experiments.claims.cdigits_ood import ood_claims
 from experiments.io import load_metrics
 from experiments.run import run_experiment
 from models.grid import evaluate_grid
@@ -183,6 +184,25 @@ def test_ranks_beyond_the_model_fail(tmp_path):
         run_experiment(cfg, tmp_path / "out")
 
 
+@pytest.mark.parametrize(
+    ("overrides", "pattern"),
+    [
+        (
+            ["experiment=cdigits_ood", "experiment.calibration_seeds=[2,100]"],
+            r"^experiment\.calibration_seeds=\[2, 100\] is invalid: must be disjoint",
+        ),
+        (
+            ["experiment=cdigits_compress", "experiment.lam1.min=-0.5"],
+            r"^experiment\.lam1\.min=-0\.5 is invalid: must be >= 0",
+        ),
+    ],
+)
+def test_bad_held_out_seeds_and_lambda1_axis_fail(overrides, pattern, tmp_path):
+    with pytest.raises(ConfigError, match=pattern):
+        run_experiment(_compose(overrides), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 # ----------------------------------------------------------------------------- tiny runs
 TINY = [
     "data.max_images=240",
@@ -220,11 +240,24 @@ def test_cdigits_pair_tiny_run(tmp_path):
 def test_cdigits_ood_and_compress_tiny_runs(tmp_path):
     cache = f"cache_dir={tmp_path / 'cache'}"
     m = run_experiment(
-        _compose(["experiment=cdigits_ood", *TINY, "eval.lam.step=1.0", cache]),
+        _compose(
+            [
+                "experiment=cdigits_ood",
+                *TINY,
+                "eval.lam.step=1.0",
+                "experiment.calibration_seeds=[100]",
+                cache,
+            ]
+        ),
         tmp_path / "o",
     )
     assert np.asarray(m["acc_mean"]).shape == (6, 6)
     assert {"finetuned", "psi_T1", "psi_T2", "best"} <= set(m["table2"])
+    assert m["models_trained"] == 1 + 3 + 3  # Ψ0, the reported seed's three, the held-out seed's
+    assert m["calibration"]["seeds"] == [100] and m["region"]["shape"] == m["calibration"]["shape"]
+    assert (tmp_path / "o" / "cdigits_ood.png").stat().st_size > 1000
+    on_disk = load_metrics(tmp_path / "o" / "metrics.json")
+    assert _rows(ood_claims(on_disk)) == _rows(on_disk["claims"])
     c = run_experiment(
         _compose(
             [
@@ -242,3 +275,7 @@ def test_cdigits_ood_and_compress_tiny_runs(tmp_path):
     for e, full in c["full"].items():  # full rank and keep = 1 reproduce the dense vectors
         assert c["low_rank"][e][-1]["score"] == pytest.approx(full["score"])
         assert c["magnitude"][e][0]["score"] == pytest.approx(full["score"])
+        assert len(full["scores"]) == len(full["per_seed"]) == 1
+    on_disk = load_metrics(tmp_path / "c" / "metrics.json")
+    assert _rows(compress_claims(on_disk)) == _rows(on_disk["claims"])
+    assert (tmp_path / "c" / "cdigits_compress.png").stat().st_size > 1000

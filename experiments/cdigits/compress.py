@@ -2,12 +2,16 @@
 
 Every matrix of every task vector is truncated by SVD to rank min(r, its rank) (``experiment.ranks``;
 vectors and biases are kept), or every tensor is magnitude-pruned to its largest entries
-(``experiment.keep``, per tensor). The pair edits are rerun with λ re-chosen on the mean curves by the
-Table 1 rules (``experiments.analysis.table1``) over the ``eval`` λ grid:
+(``experiment.keep``, per tensor). Per seed and per version of the task vectors (dense, each rank,
+each kept fraction), the pair edits Ψ0 + λ1 τ1 + λ2 τ2 are chosen on the *validation* split over
+the 2-D grid λ1 ∈ ``experiment.lam1`` × λ2 ∈ ``eval.lam`` by the Table 1 rules
+(``experiments.cdigits.choose``; an axis is widened when the choice lies on its open edge) and
+reported on the *test* split (``experiment.n_eval`` digits per task and split):
 
-* addition (each pair): score = the worse of T1's and T2's accuracy at the multi-task λ;
-* negation (irrelevant and contradictory pairs): score = T1's accuracy − T2's accuracy at the
-  unlearning λ (T1 kept, T2 forgotten: high is good; 0 when no λ keeps T1).
+* addition (each pair): score = the worse of T1's and T2's test accuracy at the chosen point;
+* negation (irrelevant and contradictory pairs): score = T1's − T2's test accuracy at the point
+  chosen among λ2 < 0 where T1 keeps ``eval.retain_fraction`` of Ψ*_T1's validation accuracy
+  (0 when no point keeps T1).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from experiments.analysis import table1
+from experiments.cdigits.choose import Grid, Measure, choose, score
 from experiments.cdigits.common import bookkeeping, prepare, task_vector
 from experiments.config import CSetup, lam_grid, pair_tasks, to_container
 from models.grid import evaluate_grid
@@ -27,68 +31,107 @@ from models.vit_train import evaluate
 from synthetic.cdigits import ColourTask
 
 
-def scores(pair: str, t1: dict) -> dict[str, dict[str, Any]]:
-    """The edit scores of one pair from its Table 1: addition (the worse task accuracy at the
-    multi-task λ) and, except for aligned pairs, negation (T1 acc − T2 acc at the unlearning λ)."""
-    mt, un = t1["multi_task"], t1["unlearning"]
-    out = {
-        f"add {pair}": {
-            "lambda": mt["lambda"],
-            "score": min(mt["T1_acc"], mt["T2_acc"]),
-            "T1_acc": mt["T1_acc"],
-            "T2_acc": mt["T2_acc"],
+def val_measure(psi0, tvs: list, data: dict, memory_mb: float) -> Measure:
+    """The validation grid of one seed and version of the task vectors, each point evaluated once
+    (a widened grid evaluates only its new points)."""
+    seen: dict[tuple[float, float], list[float]] = {}
+
+    def measure(l1: np.ndarray, l2: np.ndarray) -> Grid:
+        pts = [(round(float(a), 10), round(float(b), 10)) for a in l1 for b in l2]
+        new = [p for p in dict.fromkeys(pts) if p not in seen]
+        if new:
+            res = evaluate_grid(psi0, tvs, [list(p) for p in new], data, memory_mb=memory_mb)
+            for k, p in enumerate(new):
+                seen[p] = [float(res[t][m][k]) for t in ("T1", "T2") for m in ("acc", "hinge")]
+        a = np.asarray([seen[p] for p in pts]).reshape(len(l1), len(l2), 4)
+        return {
+            "T1": {"acc": a[..., 0], "hinge": a[..., 1]},
+            "T2": {"acc": a[..., 2], "hinge": a[..., 3]},
         }
-    }
-    if not pair.startswith("aligned"):
-        out[f"negate {pair}"] = (
-            {
-                "lambda": un["lambda"],
-                "score": un["T1_acc"] - un["T2_acc"],
-                "T1_acc": un["T1_acc"],
-                "T2_acc": un["T2_acc"],
-            }
-            if un
-            else {"lambda": None, "score": 0.0, "T1_acc": None, "T2_acc": None}
-        )
-    return out
+
+    return measure
 
 
-def edits(
-    world, models, tasks, pairs, seeds, lams, ev, n_eval, ft1, transform
-) -> dict[str, dict[str, Any]]:
-    """Every pair edit with the task vectors passed through ``transform``; ``ft1`` is Ψ*_T1's own
-    accuracy (the retention reference of the unlearning rule)."""
+def seed_edits(world, tvs: list, val: dict, test: dict, kinds: list, keep: float, grid: dict):
+    """One seed and version of the task vectors: each edit's validation choice and test score."""
+    measure = val_measure(world.psi0, tvs, val, grid["memory_mb"])
+    args = (grid["widen"], grid["widen_steps"], grid["step"])
+    chosen = {k: choose(k, grid["axes"], measure, keep, *args) for k in kinds}
+    pts = [c for c in chosen.values() if c["lambda1"] is not None]
+    if pts:
+        coef = [[c["lambda1"], c["lambda2"]] for c in pts]
+        res = evaluate_grid(world.psi0, tvs, coef, test, memory_mb=grid["memory_mb"])
+        for k, c in enumerate(pts):
+            c["T1_acc"], c["T2_acc"] = (float(res[t]["acc"][k]) for t in ("T1", "T2"))
     out = {}
-    for pair in pairs:
-        per = []
-        for s in seeds:
-            data = {
-                "T1": world.data(tasks["T1"], "test", s, n_eval),
-                "T2": world.data(tasks[pair], "test", s, n_eval),
-            }
-            tvs = [transform(task_vector(world, models[(n, s)][0])) for n in ("T1", pair)]
-            coef = [[1.0, float(x)] for x in lams]
-            per.append(evaluate_grid(world.psi0, tvs, coef, data, memory_mb=ev["memory_mb"]))
-        curves = {
-            n: {
-                "acc_mean": np.mean([p[n]["acc"] for p in per], 0),
-                "hinge_mean": np.mean([p[n]["hinge"] for p in per], 0),
-            }
-            for n in ("T1", "T2")
-        }
-        out.update(scores(pair, table1(lams, curves, ft1, ev)))
+    for kind, c in chosen.items():
+        none = c["lambda1"] is None
+        t1, t2 = (None, None) if none else (c["T1_acc"], c["T2_acc"])
+        out[kind] = {**c, "T1_acc": t1, "T2_acc": t2, "score": 0.0 if none else score(kind, t1, t2)}
     return out
 
 
-def sweep(args: tuple, full: dict, key: str, values: list, transform, progress: bool, desc: str):
-    """Every edit at each of ``values`` (task vectors passed through ``transform(tv, value)``):
-    {edit: [{key: value, **edit}, ...]} in the order of ``values``."""
-    rows: dict[str, list] = {e: [] for e in full}
-    for v in tqdm(values, desc=desc, disable=not progress):
-        res = edits(*args, lambda tv, v=v: transform(tv, v))
-        for e in full:
-            rows[e].append({key: v, **res[e]})
-    return rows
+def versions(exp: dict) -> list[tuple[str, Any, Any]]:
+    """(family, value, transform) of every version of the task vectors: dense, ranks, kept fractions."""
+    ranks = sorted({int(r) for r in exp["ranks"]})
+    keep = sorted({float(k) for k in exp["keep"]}, reverse=True)
+    return (
+        [("full", None, lambda tv: tv)]
+        + [("low_rank", r, lambda tv, r=r: low_rank(tv, r, clip=True)) for r in ranks]
+        + [("magnitude", k, lambda tv, k=k: prune_magnitude(tv, k)) for k in keep]
+    )
+
+
+def summary(per_seed: list[dict]) -> dict[str, Any]:
+    """An edit's per-seed choices with its mean score, per-seed scores and the on-edge flag."""
+    scores = [p["score"] for p in per_seed]
+    return {
+        "score": float(np.mean(scores)),
+        "scores": scores,
+        "on_edge": any(p["on_edge"] for p in per_seed),
+        "per_seed": per_seed,
+    }
+
+
+def pair_seed(world, models, tasks, pair: str, s: int, vs: list, grid: dict, exp: dict, ev: dict):
+    """Every version's edits of one pair and seed: {(family, value): {edit kind: choice}}."""
+    n = exp.get("n_eval")
+    split = {
+        part: {"T1": world.data(tasks["T1"], part, s, n), "T2": world.data(tasks[pair], part, s, n)}
+        for part in ("val", "test")
+    }
+    own = evaluate(models[("T1", s)][0], *split["val"]["T1"])["accuracy"]
+    kinds = ["add"] if pair.startswith("aligned") else ["add", "negate"]
+    tvs = [task_vector(world, models[(t, s)][0]) for t in ("T1", pair)]
+    keep = ev["retain_fraction"] * own
+    return {
+        (fam, v): seed_edits(world, [f(tv) for tv in tvs], split["val"], split["test"], kinds,
+                             keep, grid)
+        for fam, v, f in vs
+    }  # fmt: skip
+
+
+def measure_all(world, models, tasks, seeds, vs, grid, exp, ev, progress) -> dict[str, Any]:
+    """{family: {edit: summary}} ("full") or {family: {edit: [{key: value, **summary}]}}."""
+    pairs = [n for n in tasks if n != "T1"]
+    runs = {
+        (p, s): pair_seed(world, models, tasks, p, s, vs, grid, exp, ev)
+        for p, s in tqdm(
+            [(p, s) for p in pairs for s in seeds], desc="cdigits compress", disable=not progress
+        )
+    }
+    out: dict[str, Any] = {"full": {}, "low_rank": {}, "magnitude": {}}
+    key = {"low_rank": "rank", "magnitude": "keep"}
+    for p in pairs:
+        for kind in runs[(p, seeds[0])][("full", None)]:
+            e = f"{kind} {p}"
+            for fam, v, _ in vs:
+                sm = summary([runs[(p, s)][(fam, v)][kind] for s in seeds])
+                if fam == "full":
+                    out["full"][e] = sm
+                else:
+                    out[fam].setdefault(e, []).append({key[fam]: v, **sm})
+    return out
 
 
 def compute(cfg: Any, setup: CSetup, *, progress: bool = False) -> dict[str, Any]:
@@ -96,30 +139,21 @@ def compute(cfg: Any, setup: CSetup, *, progress: bool = False) -> dict[str, Any
     c = to_container(cfg)
     exp, ev = c["experiment"], c["eval"]
     tasks = {n: ColourTask(n, *r) for n, r in pair_tasks(exp).items()}
-    pairs = [n for n in tasks if n != "T1"]
-    lams = np.asarray(lam_grid(ev["lam"]))
     world, models = prepare(
         setup, c, tasks, progress=progress, desc="cdigits compress: fine-tuning"
     )
-    n_eval = exp.get("n_eval")
-    own_t1 = [
-        evaluate(models[("T1", s)][0], *world.data(tasks["T1"], "test", s, n_eval))["accuracy"]
-        for s in setup.seeds
-    ]
-    args = (world, models, tasks, pairs, setup.seeds, lams, ev, n_eval, float(np.mean(own_t1)))
-    full = edits(*args, lambda tv: tv)
-    ranks = sorted({int(r) for r in exp["ranks"]})
-    keep = sorted({float(k) for k in exp["keep"]}, reverse=True)
-    low = sweep(
-        args,
-        full,
-        "rank",
-        ranks,
-        lambda tv, r: low_rank(tv, r, clip=True),
-        progress,
-        "cdigits: low rank",
-    )
-    mag = sweep(args, full, "keep", keep, prune_magnitude, progress, "cdigits: pruning")
+    grid = {
+        "axes": [np.asarray(lam_grid(exp["lam1"])), np.asarray(lam_grid(ev["lam"]))],
+        "step": [float(exp["lam1"]["step"]), float(ev["lam"]["step"])],
+        "widen": exp["widen"],
+        "widen_steps": exp["widen_steps"],
+        "memory_mb": ev["memory_mb"],
+    }
+    vs = versions(exp)
+    res = measure_all(world, models, tasks, list(setup.seeds), vs, grid, exp, ev, progress)
+    ranks = [v for fam, v, _ in vs if fam == "low_rank"]
+    keep = [v for fam, v, _ in vs if fam == "magnitude"]
+    full, low, mag = res["full"], res["low_rank"], res["magnitude"]
     wall = time.perf_counter() - t0
     return {
         "experiment": "cdigits_compress",

@@ -178,6 +178,7 @@ class CDigitsOod(CDigits):
     t2: list[Num] = lst(0.05, 0.95)
     target: list[Num] = lst(0.9, 0.1)
     high_accuracy: Num = number(0.95, **KEEP)  # region: accuracy >= this x fine-tuned on T'
+    calibration_seeds: list[int] = lst(100, 101, 102)  # held-out seeds the wedge is fitted on
 
 
 @dataclass(kw_only=True)
@@ -185,8 +186,12 @@ class CDigitsCompress(CDigitsPair):
     name: str = "cdigits_compress"
     ranks: list[int] = lst(1, 2, 4, 8, 16)  # each matrix truncated to min(r, its rank); <= dim
     keep: list[Num] = nums([0.5, 0.2, 0.1, 0.05], **KEEP)  # magnitude pruning, kept fraction
-    n_eval: int = integer(256, lo=1)  # test digits per task
-    tolerance: Num = number(0.05, **FRAC)  # an edit is kept when its score drops by at most this
+    n_eval: int = integer(256, lo=1)  # validation and test digits per task
+    # the compressed edit's test score may drop by at most this (per seed, by the seed interval)
+    tolerance: Num = number(0.05, **FRAC)
+    lam1: Lam = axis(0.0, 2.0, 1.0)  # T1's coefficient axis of the validation grid (λ2: eval.lam)
+    widen: int = integer(2, lo=0)  # times an axis is widened when the choice lies on its open edge
+    widen_steps: int = integer(1, lo=1)  # steps added to that end of the axis per widening
 
 
 @dataclass(kw_only=True)

@@ -9,7 +9,15 @@ from typing import Any
 
 import experiments.config.experiments as ex
 import experiments.config.schema as sc
-from experiments.config.checks import build, check_eval, check_keys, check_ranks, seeds_of
+from experiments.config.checks import (
+    build,
+    calibration_seeds_of,
+    check_eval,
+    check_keys,
+    check_ranks,
+    lam_axis,
+    seeds_of,
+)
 from experiments.config.setups import CSetup, LSetup, lm_setup, to_container
 from models.lm_config import LMTrainConfig
 from models.vit_config import ViTConfig
@@ -68,6 +76,7 @@ def validate_cdigits_ood(cfg: Any) -> CSetup:
     s, exp = build_csetup(cfg, ex.CDigitsOod, 1000), to_container(cfg)["experiment"]
     for key in ("t1", "t2", "target"):
         rates(f"experiment.{key}", exp.get(key))
+    calibration_seeds_of(exp)
     return s
 
 
@@ -75,6 +84,8 @@ def validate_cdigits_compress(cfg: Any) -> CSetup:
     s, exp = build_csetup(cfg, ex.CDigitsCompress), to_container(cfg)["experiment"]
     pair_tasks(exp)
     check_ranks(exp["ranks"], s.vit.dim)  # every body matrix has min(rows, cols) = dim
+    lam1 = lam_axis(exp["lam1"], "experiment.lam1")
+    need(lam1[0] >= 0, "experiment.lam1.min", lam1[0], "must be >= 0 (T1's coefficient)")
     return s
 
 
