@@ -192,8 +192,8 @@ def test_ranks_beyond_the_model_fail(tmp_path):
             r"^experiment\.calibration_seeds=\[2, 100\] is invalid: must be disjoint",
         ),
         (
-            ["experiment=cdigits_compress", "experiment.lam1.min=-0.5"],
-            r"^experiment\.lam1\.min=-0\.5 is invalid: must be >= 0",
+            ["experiment=cdigits_compress", "experiment.t1_lam.min=-0.5"],
+            r"^experiment\.t1_lam\.min=-0\.5 is invalid: must be >= 0",
         ),
     ],
 )

@@ -4,7 +4,7 @@ Every matrix of every task vector is truncated by SVD to rank min(r, its rank) (
 vectors and biases are kept), or every tensor is magnitude-pruned to its largest entries
 (``experiment.keep``, per tensor). Per seed and per version of the task vectors (dense, each rank,
 each kept fraction), the pair edits Ψ0 + λ1 τ1 + λ2 τ2 are chosen on the *validation* split over
-the 2-D grid λ1 ∈ ``experiment.lam1`` × λ2 ∈ ``eval.lam`` by the Table 1 rules
+the 2-D grid λ1 ∈ ``experiment.t1_lam`` × λ2 ∈ ``eval.lam`` by the Table 1 rules
 (``experiments.cdigits.choose``; an axis is widened when the choice lies on its open edge) and
 reported on the *test* split (``experiment.n_eval`` digits per task and split):
 
@@ -143,9 +143,9 @@ def compute(cfg: Any, setup: CSetup, *, progress: bool = False) -> dict[str, Any
         setup, c, tasks, progress=progress, desc="cdigits compress: fine-tuning"
     )
     grid = {
-        "axes": [np.asarray(lam_grid(exp["lam1"])), np.asarray(lam_grid(ev["lam"]))],
-        "step": [float(exp["lam1"]["step"]), float(ev["lam"]["step"])],
-        "widen": exp["widen"],
+        "axes": [np.asarray(lam_grid(exp["t1_lam"])), np.asarray(lam_grid(ev["lam"]))],
+        "step": [float(exp["t1_lam"]["step"]), float(ev["lam"]["step"])],
+        "widen": exp["max_widen"],
         "widen_steps": exp["widen_steps"],
         "memory_mb": ev["memory_mb"],
     }

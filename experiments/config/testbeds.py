@@ -84,8 +84,8 @@ def validate_cdigits_compress(cfg: Any) -> CSetup:
     s, exp = build_csetup(cfg, ex.CDigitsCompress), to_container(cfg)["experiment"]
     pair_tasks(exp)
     check_ranks(exp["ranks"], s.vit.dim)  # every body matrix has min(rows, cols) = dim
-    lam1 = lam_axis(exp["lam1"], "experiment.lam1")
-    need(lam1[0] >= 0, "experiment.lam1.min", lam1[0], "must be >= 0 (T1's coefficient)")
+    t1 = lam_axis(exp["t1_lam"], "experiment.t1_lam")
+    need(t1[0] >= 0, "experiment.t1_lam.min", t1[0], "must be >= 0 (T1's coefficient)")
     return s
 
 
