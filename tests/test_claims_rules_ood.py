@@ -81,9 +81,12 @@ def test_theorem3_is_untested_when_its_region_misses_the_grid():
     assert row["verdict"] == "agrees"
 
 
-def _merging(one_acc, conv_acc, one_hinge=0.5):
+def _merging(one_acc, conv_acc, one_hinge=0.5, std=0.01):
     def entry(acc, h):
-        return {"normalised_accuracy": {"mean": acc}, "hinge": {"T1": {"mean": h}}}
+        return {
+            "normalised_accuracy": {"mean": acc, "std": std, "n": 3},
+            "hinge": {"T1": {"mean": h}},
+        }
 
     return {
         "merging": {
@@ -94,8 +97,9 @@ def _merging(one_acc, conv_acc, one_hinge=0.5):
 
 
 def test_merging_rule_flips_and_is_inconclusive_when_accuracy_saturates():
-    assert merging_claim(_merging(0.93, 0.95))["verdict"] == "agrees"
+    assert merging_claim(_merging(0.93, 0.95, std=0.001))["verdict"] == "agrees"
     assert merging_claim(_merging(0.80, 0.95))["verdict"] == "disagrees"
+    assert merging_claim(_merging(0.90, 0.95, std=0.05))["verdict"] == "inconclusive"
     saturated = merging_claim(_merging(1.0, 1.0, one_hinge=0.9))
     assert saturated["verdict"] == "inconclusive" and "saturates" in saturated["measured"]
 

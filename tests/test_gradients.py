@@ -140,8 +140,8 @@ def _results(ex1=1e-15, exm=1e-15, ratio=1.0, slope=2.0, over_bound=False, share
     row = {"lr": 1e-6, "k": 2, "error": ratio * 1e-12, "predicted": 1e-12, "flipped_units": 0.0}
     row["bound"] = row["error"] * (0.5 if over_bound else 2.0)
     dom = {"norm_share": [share0, 1 - share0], "cos_first_with_final": _seeds(cos)}
-    merge = {"normalised_accuracy": {"mean": 0.9}, "hinge": {"T1": {"mean": 0.1}}}
-    merged = {"normalised_accuracy": {"mean": 0.9 - gap}, "hinge": {"T1": {"mean": 0.1}}}
+    merge = {"normalised_accuracy": _seeds(0.9), "hinge": {"T1": {"mean": 0.1}}}
+    merged = {"normalised_accuracy": _seeds(0.9 - gap), "hinge": {"T1": {"mean": 0.1}}}
     exp = {"merge_tasks": 3, "epochs": [2]}
     return {
         "config": {"experiment": {**exp, "lrs": [1e-6], "dominance_losses": ["hinge"]}},

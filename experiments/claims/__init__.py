@@ -9,7 +9,6 @@ their only input (they read the predictions from ``experiments.theory`` and the 
 Verdicts:
 
 - ``agrees``: the measurement meets the criterion;
-- ``partly``: it meets the weaker, stated part of the criterion only;
 - ``disagrees``: it meets neither;
 - ``inconclusive``: the seed-level interval of the measurement straddles the criterion;
 - ``untested``: the run cannot test the claim (e.g. a needed pair or quantity is absent).
@@ -32,7 +31,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-VERDICTS = ("agrees", "partly", "disagrees", "inconclusive", "untested")
+VERDICTS = ("agrees", "disagrees", "inconclusive", "untested")
 SCOPES = ("in", "out", "unaudited")
 LEVEL = 0.95  # confidence level of every seed-level interval
 
@@ -57,6 +56,20 @@ def interval_of(summary: dict[str, float], level: float = LEVEL) -> dict[str, fl
     if n < 2:
         return {"mean": mean, "lo": -np.inf, "hi": np.inf, "n": n}
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * summary["std"] / np.sqrt(n))
+    return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": n}
+
+
+def difference_of(
+    a: dict[str, float], b: dict[str, float], level: float = LEVEL
+) -> dict[str, float]:
+    """Interval of mean(a) − mean(b) from two seed summaries (unpaired, Welch's standard error with
+    the smaller sample's degrees of freedom: conservative when the seeds are in fact paired)."""
+    n = min(int(a["n"]), int(b["n"]))
+    mean = float(a["mean"]) - float(b["mean"])
+    if n < 2:
+        return {"mean": mean, "lo": -np.inf, "hi": np.inf, "n": n}
+    se = float(np.sqrt(a["std"] ** 2 / a["n"] + b["std"] ** 2 / b["n"]))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * se)
     return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": n}
 
 
@@ -89,9 +102,10 @@ def show(iv: dict[str, float], fmt: str = ".3f") -> str:
     return f"{iv['mean']:{fmt}} [{iv['lo']:{fmt}}, {iv['hi']:{fmt}}]"
 
 
-def verdict(ok: bool, partial: bool = False) -> str:
-    """``agrees`` when ``ok``; else ``partly`` when the weaker part holds; else ``disagrees``."""
-    return "agrees" if ok else ("partly" if partial else "disagrees")
+def verdict(ok: bool) -> str:
+    """``agrees`` when ``ok``, else ``disagrees``: for exact (deterministic) checks only; a measurement
+    with a spread over seeds goes through ``interval`` and ``judge``."""
+    return "agrees" if ok else "disagrees"
 
 
 def claim(

@@ -17,7 +17,7 @@ REGIMES = ("default", "proof")
 LEGEND = [
     "Verdicts: **agrees** — the seed-level interval of the measurement meets the criterion; "
     "**disagrees** — it misses it entirely; **inconclusive** — the interval straddles the criterion; "
-    "**partly** — only the weaker, stated part holds (rules not yet reworked); **untested** — the run "
+    "**untested** — the run "
     "cannot test the claim.",
     f"Scope: a row is {SCOPE_RULE}. An out-of-scope row keeps its reading against the prediction "
     "(shown in italics) but is counted as neither agreement nor disagreement. Rows of experiments "
