@@ -190,7 +190,9 @@ class CDigitsCompress(CDigitsPair):
     # the compressed edit's test score may drop by at most this (per seed, by the seed interval)
     tolerance: Num = number(0.05, **FRAC)
     t1_lam: Lam = axis(0.0, 2.0, 1.0)  # T1's coefficient axis of the validation grid (λ2: eval.lam)
-    max_widen: int = integer(2, lo=0)  # times an axis is widened when the choice lies on its open edge
+    max_widen: int = integer(
+        2, lo=0
+    )  # times an axis is widened when the choice lies on its open edge
     widen_steps: int = integer(1, lo=1)  # steps added to that end of the axis per widening
 
 
