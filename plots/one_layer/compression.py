@@ -36,7 +36,7 @@ def _edit_panels(
         if e.startswith("negate"):
             ax_acc.plot(x, [100 * results[k][e]["T2_acc"] for k in keys], ":", color=col)
             ax_h.plot(x, [max(results[k][e]["T2_hinge"], 1e-4) for k in keys], ":", color=col)
-    ax_h.axhline(eps, color=THEORY_COLOR, ls="--", lw=1)
+    ax_h.axhline(m.get("budget", eps), color=THEORY_COLOR, ls="--", lw=1)
     ax_h.axhline(forget, color="0.5", ls="--", lw=0.8)
     ax_h.set_yscale("log")
     ax_acc.set_ylim(-2, 102)
@@ -57,7 +57,7 @@ def _kept_panel(ax, m: dict, x, keys: list[str], variants: dict[str, tuple[str, 
         ax.plot(x, _successes(m["results"][key], keys, m["full"], edits), mk, label=label)
     ax.axhline(n_ok, color="0.4", lw=0.8, label="full task vectors")
     ax.set_ylim(-0.2, len(edits) + 0.2)
-    ax.set_ylabel("edits that still succeed")
+    ax.set_ylabel("edits that succeed on every seed")
     ax.set_title("(c) guarantees kept")
     ax.legend()
 
@@ -68,7 +68,7 @@ def _hinge_panel(ax, m: dict, x, keys: list[str], styles: dict[str, str], title:
         for e in m["edits"]:
             h = [max(m["results"][key][k][e]["hinge"], 1e-4) for k in keys]
             ax.plot(x, h, ls, color=EDIT_COLORS[e], marker=".", ms=3)
-    ax.axhline(m["config"]["eval"]["eps"], color=THEORY_COLOR, ls="--", lw=1)
+    ax.axhline(m.get("budget", m["config"]["eval"]["eps"]), color=THEORY_COLOR, ls="--", lw=1)
     ax.set_yscale("log")
     ax.set_ylabel("mean hinge (log)")
     ax.set_title(title)
@@ -128,9 +128,9 @@ def low_rank_figure(m: dict, labels: dict[str, str]):
         fig,
         axes,
         "(d) accuracy, ΔW and ΔV truncated (dotted: forgotten T2)",
-        f"(e) hinge (green: ε = {eps}, grey: forget = {forget})",
+        f"(e) hinge (green: budget {m.get('budget', eps):g}, grey: forget = {forget})",
         ("rank r", {"base": 2}),
-        "Corollary 1: low-rank task vectors (means over seeds; λ re-chosen per rank)",
+        "Corollary 1: low-rank task vectors (seed means; (λ1, λ2) chosen per seed on validation)",
     )
     return fig
 
@@ -180,8 +180,8 @@ def pruning_figure(m: dict, labels: dict[str, str]):
         fig,
         axes,
         "(d) accuracy, row pruning (dotted: forgotten T2)",
-        f"(e) hinge, row pruning (green: ε = {eps})",
+        f"(e) hinge, rows kept per readout sign (green: budget {m.get('budget', eps):g})",
         ("kept fraction of ΔV", {}),
-        "Corollary 2: pruned task vectors (means over seeds; λ re-chosen per fraction)",
+        "Corollary 2: pruned task vectors (seed means; (λ1, λ2) chosen per seed on validation)",
     )
     return fig
