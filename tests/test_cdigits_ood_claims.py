@@ -63,6 +63,9 @@ def test_best_point_and_gamma_rules_use_the_seed_interval():
     assert best_claim(_ood(acc))["verdict"] == "agrees"
     assert best_claim(_ood(acc, best=(0.7, 0.75, 0.72)))["verdict"] == "disagrees"
     assert best_claim(_ood(acc, best=(0.95, 0.6, 0.9)))["verdict"] == "inconclusive"
+    assert (
+        best_claim(_ood(acc, best=(0.8, 0.8, 0.8)))["verdict"] == "disagrees"
+    )  # a tie does not beat
     assert gamma_claim(_ood(acc))["verdict"] == "agrees"
     assert gamma_claim(_ood(acc, gh=[[0.7, 0.8, 0.75], [0.5, 0.6, 0.55]]))["verdict"] == "disagrees"
     assert (

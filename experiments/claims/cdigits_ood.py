@@ -2,7 +2,8 @@
 
 * The best (λ1, λ2), chosen on validation, against both single task vectors: per seed, test accuracy
   at the best point − the better of Ψ*_T1 (1, 0) and Ψ*_T2 (0, 1); agrees when the seed interval
-  lies at or above 0.
+  lies above 0, disagrees when it lies at or below 0 (a best point that is a single vector itself,
+  difference exactly 0, does not beat it).
 * γ̂'s signs: the seed intervals of γ̂1 (≥ 0) and γ̂2 (≤ 0) on the reported seeds.
 * Theorem 3's wedge. The theorem gives a sufficient condition, so the row is judged by *precision*:
   the wedge (normals γ̂ and γ̂², threshold and box) is fitted on the held-out seeds
@@ -33,13 +34,19 @@ def best_claim(results: dict[str, Any]) -> dict[str, Any]:
         "coloured digits, T': the best (λ1, λ2) beats both single task vectors",
         "Theorem 3 / Table 2",
         "per seed, test accuracy at the validation-chosen point − the better of Ψ*_T1 (1, 0) and "
-        "Ψ*_T2 (0, 1); seed interval ≥ 0",
+        "Ψ*_T2 (0, 1); seed interval > 0 (at or below 0: does not beat them)",
         f"difference {show(iv)} over {iv['n']} seeds; best ({best['lambda1']:.1f}, "
         f"{best['lambda2']:.1f}) {100 * bb:.1f}% vs Ψ*_T1 {100 * b1:.1f}%, Ψ*_T2 {100 * b2:.1f}%, "
         f"fine-tuned on T' {100 * t2['finetuned']['acc']['mean']:.1f}% "
         "(paper (1.2, −0.6) 91.74 vs 88.10, 45.06, 92.21)",
-        judge(iv, 0.0),
+        _beats(iv),
     )
+
+
+def _beats(iv: dict[str, float]) -> str:
+    """Strictly above 0: ``agrees`` when the interval's low end is > 0, ``disagrees`` when its high
+    end is ≤ 0 (a tie does not beat), otherwise ``inconclusive``."""
+    return "agrees" if iv["lo"] > 0 else "disagrees" if iv["hi"] <= 0 else "inconclusive"
 
 
 def gamma_claim(results: dict[str, Any]) -> dict[str, Any]:

@@ -108,6 +108,8 @@ def unlearning(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows.append(_alpha_order(results))
     shared = {"Ψ0′ models": 1, "interval over": "fine-tuning seeds only (Ψ0′ shared)"}
     for r in rows:  # the caveat every verdict of this testbed carries
-        r["criterion"] += "; Ψ0′ is shared by every seed, so the interval holds fine-tuning noise only"
+        r["criterion"] += (
+            "; Ψ0′ is shared by every seed, so the interval holds fine-tuning noise only"
+        )
         r["assumptions"] = {**r["assumptions"], **shared}
     return rows
