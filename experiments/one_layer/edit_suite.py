@@ -5,7 +5,7 @@ fine-tuned model (``models.mechanism``; the scope rule is ``experiments.theory.s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -15,8 +15,6 @@ from experiments.one_layer.ood_common import TARGET, geometry_for, val_set
 from models.cache import ModelCache
 from models.mechanism import mechanism
 from models.task_vectors import TaskVector
-from synthetic.patterns import pair_geometry
-from synthetic.runtime import resolve_device
 from synthetic.tasks import make_tasks
 
 PAIRS = ("irrelevant", "aligned", "contradictory")
@@ -63,20 +61,10 @@ def pair_alphas(exp: dict) -> dict[str, float]:
 
 def _pair_tasks(setup: Setup, exp: dict) -> dict[str, dict]:
     """The tasks of the three pairs (irrelevant, aligned, contradictory), by pair."""
-    device = resolve_device(setup.device)
-    pair_tasks = {}
-    for pair, alpha in pair_alphas(exp).items():
-        geo = pair_geometry(
-            setup.d,
-            alpha,
-            n_irrelevant=setup.n_irrelevant,
-            rotate=setup.rotate,
-            seed=setup.basis_seed,
-            device=device,
-            dtype=setup.dtype,
-        )
-        pair_tasks[pair] = make_tasks(geo, setup.tokens)
-    return pair_tasks
+    return {
+        pair: make_tasks(replace(setup, alpha=alpha).geometry(), setup.tokens)
+        for pair, alpha in pair_alphas(exp).items()
+    }
 
 
 def _splits(tasks: dict, n: int, s: int) -> dict[str, dict]:
