@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sys
@@ -25,13 +26,14 @@ from omegaconf import DictConfig, OmegaConf
 from experiments.config import to_container
 from experiments.io import atomic_write_text, load_metrics
 from experiments.registry import EXPERIMENTS, Spec, resolve
-from experiments.tracking import Tracker
+from experiments.tracking import RunIdentity, Tracker
 from synthetic.checks import ConfigError, check_writable_dir
 from synthetic.files import code_hash as hash_files
 from synthetic.files import locked
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_IN_JOB_KEY = ("progress", "logging", "recompute", "hydra", "cache_dir", "batched")
+log = logging.getLogger("experiments.run")
 
 
 def code_hash() -> str:
@@ -104,21 +106,41 @@ def remove_stale_temps(out_dir: Path) -> None:
 
 def _run_locked(spec: Spec, cfg: DictConfig, setup: Any, out_dir: Path, key: str) -> dict:
     """Run the job (its directory locked): compute, publish, log."""
+    from experiments.summary import summarize
     from synthetic.runtime import tune_cpu_allocator  # the heavy imports (torch) happen from here
 
     tune_cpu_allocator()
-    name = cfg.experiment.name
     atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     resolved = to_container(cfg)
-    tracker = Tracker(resolved.get("logging", {}), resolved, out_dir, name)
+    who = run_identity(cfg, spec)
+    log.debug("[%s] started -> %s", who.name, out_dir)
+    tracker = Tracker(resolved.get("logging", {}), resolved, out_dir, who)
     try:
         metrics = compute_and_publish(spec, cfg, setup, out_dir, key)
-        tracker.log_metrics(metrics, out_dir)
+        tracker.log_metrics(metrics, out_dir, summarize(metrics, spec.summary))
     except BaseException:
         tracker.finish(exit_code=1)
         raise
     tracker.finish(exit_code=0)
     return metrics
+
+
+RUN_ONLY_OVERRIDES = (*NOT_IN_JOB_KEY, "experiment")
+
+
+def run_identity(cfg: DictConfig, spec: Spec) -> RunIdentity:
+    """The job's preset, regime and the overrides that change its numbers (for the run's name)."""
+    preset, regime = cfg.experiment.name, str(cfg.get("regime", "default"))
+    overrides: tuple[str, ...] = ()
+    if HydraConfig.initialized():
+        hc = HydraConfig.get()
+        preset = hc.runtime.choices.get("experiment") or preset
+        overrides = tuple(
+            o
+            for o in hc.overrides.task
+            if o.lstrip("+~").split("=")[0].split(".")[0].split("/")[0] not in RUN_ONLY_OVERRIDES
+        )
+    return RunIdentity(preset, spec.testbed, regime, overrides)
 
 
 def compute_and_publish(spec: Spec, cfg: DictConfig, setup: Any, out_dir: Path, key: str) -> dict:
@@ -141,11 +163,14 @@ def main(cfg: DictConfig) -> None:
         print(f"ConfigError: {err}", file=sys.stderr)
         sys.exit(2)
     except (OSError, FloatingPointError) as err:  # a full disk (earlier results are intact: every
-        print(f"{type(err).__name__}: {err}", file=sys.stderr)  # write is atomic), a divergence
+        log.error("%s: %s", type(err).__name__, err)  # write is atomic), a divergence
         sys.exit(1)
-    print(
-        f"[{cfg.experiment.name}] {metrics.get('one_line', '')} -> {out_dir}/metrics.json"
-        + (" (reused: same config and code)" if metrics.get("reused") else "")
+    log.info(
+        "[%s] %s -> %s/metrics.json%s",
+        cfg.experiment.name,
+        metrics.get("one_line", ""),
+        out_dir,
+        " (reused: same config and code)" if metrics.get("reused") else "",
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -37,6 +38,8 @@ from models.training import (
 )
 from models.transformer import ModelConfig, OneLayerTransformer
 from synthetic.tasks import Task
+
+log = logging.getLogger(__name__)
 
 FORMAT_CACHE = "task-arithmetic-theory/finetune-cache/1"
 CODE_FILES = (
@@ -180,6 +183,7 @@ class ModelCache:
                 self.store(k, res)
                 results[k] = res
                 self.stats.trained += 1
+            log.debug("fine-tuned %d model(s) on %s", len(group), [missing[k][1].name for k in group])
 
     def finetune(
         self, psi0: OneLayerTransformer, task: Task, cfg: TrainConfig, *, progress: bool = False

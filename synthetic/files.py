@@ -7,12 +7,14 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import logging
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+log = logging.getLogger(__name__)
 
 
 def _umask() -> int:
@@ -73,7 +75,7 @@ def locked(path: str | os.PathLike, what: str = "") -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if what:
-                print(f"waiting for another process using {what} ({path})", file=sys.stderr)
+                log.info("waiting for another process using %s (%s)", what, path)
             fcntl.flock(fh, fcntl.LOCK_EX)
         _HELD.add(path)
         try:

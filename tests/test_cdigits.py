@@ -21,6 +21,7 @@ from models.vit_config import ViTConfig, ViTTrainConfig
 from models.vit_train import finetune
 from synthetic import ConfigError
 from synthetic.cdigits import colourize, load_digits, read_idx, split_indices, write_idx
+from tests.composed import headline_numbers
 
 
 def _compose(overrides=()):
@@ -232,6 +233,7 @@ def test_cdigits_pair_tiny_run(tmp_path):
     assert (tmp_path / "a" / "cdigits_pair.png").stat().st_size > 1000
     # the claims follow from metrics.json alone (its keys are sorted, so the pairs' order may differ)
     assert _rows(pair_claims(on_disk)) == _rows(on_disk["claims"])
+    headline_numbers(on_disk)
     again = run_experiment(cfg, tmp_path / "b")
     assert again["models_trained"] == 0 and again["models_from_cache"] == 5
     assert again["pairs"]["aligned"]["T2"]["acc_mean"] == m["pairs"]["aligned"]["T2"]["acc_mean"]
@@ -258,6 +260,7 @@ def test_cdigits_ood_and_compress_tiny_runs(tmp_path):
     assert (tmp_path / "o" / "cdigits_ood.png").stat().st_size > 1000
     on_disk = load_metrics(tmp_path / "o" / "metrics.json")
     assert _rows(ood_claims(on_disk)) == _rows(on_disk["claims"])
+    headline_numbers(on_disk)
     c = run_experiment(
         _compose(
             [
@@ -278,4 +281,5 @@ def test_cdigits_ood_and_compress_tiny_runs(tmp_path):
         assert len(full["scores"]) == len(full["per_seed"]) == 1
     on_disk = load_metrics(tmp_path / "c" / "metrics.json")
     assert _rows(compress_claims(on_disk)) == _rows(on_disk["claims"])
+    headline_numbers(on_disk)
     assert (tmp_path / "c" / "cdigits_compress.png").stat().st_size > 1000

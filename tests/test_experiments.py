@@ -11,6 +11,7 @@ from experiments.io import atomic_write_json, atomic_write_text, load_metrics
 from experiments.report import main as report_main
 from experiments.run import run_experiment
 from synthetic import ConfigError
+from tests.composed import headline_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
@@ -79,6 +80,7 @@ def test_foundation_run_writes_metrics_and_figures(tmp_path):
         assert (tmp_path / f"foundation.{ext}").stat().st_size > 1000
     assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == 6
     assert not list(tmp_path.rglob("*.tmp"))
+    headline_numbers(on_disk)
 
 
 def test_report_is_built_from_metrics(tmp_path):

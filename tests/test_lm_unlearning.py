@@ -13,6 +13,7 @@ from models.lm_config import LMConfig, LMTrainConfig
 from models.task_vectors import apply, parameters
 from synthetic import ConfigError
 from synthetic.books import generate, shared_entity_fraction
+from tests.composed import headline_numbers
 
 
 def _compose(overrides=()):
@@ -177,6 +178,7 @@ def test_lm_unlearning_tiny_run(tmp_path):
         assert set(on_disk["drop_percent"][kind]) == {"A", "B", "C"}
     assert m["models_trained"] == 1 + 4  # Ψ0′, A full, A LoRA, B, C
     assert (tmp_path / "a" / "lm_unlearning.png").stat().st_size > 1000
+    headline_numbers(on_disk)
     again = run_experiment(cfg, tmp_path / "b")
     assert again["models_trained"] == 0
     assert again["rouge"] == m["rouge"]

@@ -17,6 +17,7 @@ from experiments.run import run_experiment
 from experiments.theory import corollaries, theorem3
 from models.task_vectors import TaskVector
 from synthetic import ConfigError
+from tests.composed import headline_numbers
 
 AX = np.round(np.arange(-2.0, 3.0 + 1e-9, 0.1), 10)
 
@@ -212,6 +213,7 @@ def test_ood_tiny_run_writes_the_promised_metrics(tmp_path):
     out = tmp_path / "results" / "ood"
     m = run_experiment(cfg, out)
     on_disk = load_metrics(out / "metrics.json")
+    headline_numbers(on_disk)
     l1, l2 = on_disk["lambda1"], on_disk["lambda2"]
     assert l1[0] == -2.0 and l1[-1] == 3.0 and len(l1) == 11
     for key in ("acc_mean", "hinge_mean"):
@@ -265,6 +267,7 @@ def test_low_rank_full_rank_equals_the_full_vectors(tmp_path):
     for e in m["edits"]:  # λ chosen per seed on validation, T1's coefficient included
         assert len(full[e]["slack"]) == len(full[e]["lambda1"]) == 1
     assert (tmp_path / "low_rank.png").stat().st_size > 1000
+    headline_numbers(m)
 
 
 def test_pruning_keep_one_equals_the_full_vectors(tmp_path):
@@ -280,3 +283,4 @@ def test_pruning_keep_one_equals_the_full_vectors(tmp_path):
         assert row["scope"] in ("in", "out") and "own_hinge" in row["assumptions"]
     assert m["keep"] == [1.0, 0.5]
     assert (tmp_path / "pruning.png").stat().st_size > 1000
+    headline_numbers(m)

@@ -9,6 +9,7 @@ from experiments.claims.scaling import claims
 from experiments.io import load_metrics
 from experiments.run import run_experiment
 from experiments.theory.scaling import loglog_slope, per_doubling
+from tests.composed import headline_numbers
 
 DIMS, WIDTHS, BATCHES, V0 = [32, 64, 128, 256], [32, 64, 128, 256], [16, 64, 256], [0.01, 1.0]
 
@@ -83,6 +84,7 @@ def test_scaling_tiny_run(tmp_path):
     m = run_experiment(cfg, tmp_path / "out")
     disk = load_metrics(tmp_path / "out" / "metrics.json")
     assert [len(disk["sweeps"][k]) for k in ("residual", "rows", "beta")] == [4, 2, 4]
+    headline_numbers(disk)
     assert all(len(p["rank1_residual_dV"]) == 2 for p in disk["sweeps"]["residual"])
     assert len(m["claims"]) == 4 and all(r["scope"] == "in" for r in m["claims"])
     for stem in ("scaling_residual", "scaling_rows", "scaling_beta"):

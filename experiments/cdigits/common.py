@@ -5,6 +5,7 @@ per configuration, cached), fine-tuned models per (task, seed) (cached), data of
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import asdict, dataclass, replace
 
@@ -28,6 +29,8 @@ from synthetic.cdigits import (
 )
 from synthetic.checks import fail
 from synthetic.runtime import derive_seed, resolve_device
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -105,9 +108,13 @@ def build_world(setup: CSetup, cache_dir: str | None, *, progress: bool = False)
             f"must equal the images' size {digits.size} (data.source={setup.source})",
         )
     splits = split_indices(len(digits.labels), setup.split, setup.split_seed)
-    print(
-        f"[cdigits] {setup.source}: {len(digits.labels)} digits of {digits.size}×{digits.size}; split "
-        + ", ".join(f"{k} {len(v)}" for k, v in splits.items())
+    log.debug(
+        "[cdigits] %s: %d digits of %d×%d; split %s",
+        setup.source,
+        len(digits.labels),
+        digits.size,
+        digits.size,
+        ", ".join(f"{k} {len(v)}" for k, v in splits.items()),
     )
     cache = ViTCache(cache_dir)
     world = World(setup, digits, splits, None, {}, cache, device)  # type: ignore[arg-type]
