@@ -48,6 +48,7 @@ VOLATILE_KEYS = frozenset(
         "models_from_cache",
         "models_requested",
         "reused",
+        "provenance",  # commit, versions, date, machine (experiments.provenance)
     }
 )
 RUN_CONFIG_KEYS = ("progress", "logging", "recompute", "hydra", "cache_dir", "batched")

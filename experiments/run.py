@@ -145,12 +145,15 @@ def run_identity(cfg: DictConfig, spec: Spec) -> RunIdentity:
 
 def compute_and_publish(spec: Spec, cfg: DictConfig, setup: Any, out_dir: Path, key: str) -> dict:
     """The experiment computes (the heavy imports happen here); the harness publishes the results."""
+    from experiments.provenance import provenance
     from experiments.publish import publish
+    from synthetic.runtime import resolve_device
 
     progress = bool(cfg.get("progress", False)) and sys.stderr.isatty()  # bars only on a terminal
     if not progress:  # nor those of Hugging Face (model shards, downloads)
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     results = resolve(spec.compute)(cfg, setup, progress=progress)
+    results["provenance"] = provenance(str(resolve_device(cfg.get("device", "auto"))))
     return publish(spec, results, out_dir, key)
 
 

@@ -89,11 +89,17 @@ def test_report_is_built_from_metrics(tmp_path):
     report_main(["--results", str(tmp_path / "results")])
     text = (tmp_path / "results" / "REPORT.md").read_text()
     assert "## Claims" in text and "## Foundation" in text and "### Scorecard" in text
-    assert text.count("| foundation |") == 5  # one row per claim
-    for row in (ln for ln in text.splitlines() if ln.startswith("| foundation |")):
-        assert row.replace("\\|", "").count("|") == 8  # seven cells, pipes in the text escaped
-        assert row.endswith("| — | — |")  # no proof-regime run in this tree
+    rows = [ln for ln in text.splitlines() if "| foundation |" in ln]
+    assert len(rows) == 5  # one row per claim, numbered, then its criterion and measurements
+    for i, row in enumerate(rows, start=1):
+        assert row.startswith(f"| {i} | foundation |") and row.endswith("| — |")  # no proof run
+        assert row.replace("\\|", "").count("|") == 6  # five cells, pipes in the text escaped
+        assert f"\n{i}. *Criterion:* " in text
     assert "foundation/foundation.png" in text
+    # provenance: one job, so every field has one value; this checkout's commit is recorded
+    prov = text.split("## Provenance", 1)[1].split("## Claims", 1)[0]
+    assert "1 job." in prov and "| threads | `" in prov and "not recorded" not in prov
+    assert "| versions | `" in prov and "python 3." in prov and "torch 2.13.0" in prov
 
 
 TIMING = ("wall_seconds", "train_seconds", "seconds_per_trained_model", "one_line")
@@ -259,3 +265,16 @@ def test_a_pair_label_comes_from_the_config_that_ran(preset, label):
     moved = _compose([f"experiment={preset}", "data.alpha=0.3"])
     assert pair_label(moved.data.alpha, moved.data.noise_std).startswith("aligned")
     assert "(α = 0.3)" in pair_label(moved.data.alpha, moved.data.noise_std)
+
+
+def test_provenance_lists_each_differing_value_with_its_job_count():
+    from experiments.report.provenance import provenance_section
+
+    def job(commit, threads):
+        p = {"commit": commit, "date": "2026-12-02 00:00 UTC", "machine": "m", "device": "cpu"}
+        return ("x", {"provenance": {**p, "threads": threads, "versions": {"torch": "2.13.0"}}})
+
+    text = "\n".join(provenance_section([job("a", 1), job("a", 1), job("b", 2), ("old", {})]))
+    assert "| commit | `a` (2 of 4 jobs); `b` (1 of 4 jobs); not recorded (1 of 4 jobs) |" in text
+    assert "| machine | `m` (3 of 4 jobs); not recorded (1 of 4 jobs) |" in text
+    assert "| date | 2026-12-02 00:00 UTC … 2026-12-02 00:00 UTC |" in text

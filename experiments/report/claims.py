@@ -103,27 +103,42 @@ def scorecard(table: dict) -> list[str]:
 
 
 def claims_section(metrics: list[tuple[str, dict]]) -> list[str]:
-    """The claims section: legend, scorecard, then one table per group with both regimes."""
+    """The claims section: legend, scorecard, then per group a short table of verdicts (both
+    regimes) followed by each row's criterion and measurements, numbered across the section."""
     table = collect(metrics)
     if not table:
         return []
     lines = ["## Claims", "", *LEGEND, "", "### Scorecard", "", *scorecard(table), ""]
-    head = "| experiment | claim | criterion | " + " | ".join(
-        f"measured ({r}) | verdict ({r})" for r in REGIMES
-    )
-    current = None
+    current, details, n = None, [], 0
     for (g, preset, name), by_regime in table.items():
         if g != current:
-            title = GROUPS[g][1] if g < len(GROUPS) else "other"
-            lines += ["", f"### {title}", "", head + " |", "|---|---|---|---|---|---|---|"]
-            current = g
-        first = next(iter(by_regime.values()))
-        cells = [preset, _cell(name), _cell(first["criterion"])]
-        for reg in REGIMES:
-            row = by_regime.get(reg)
-            cells += [_cell(row["measured"]) if row else "—", _verdict(row)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return [*lines, "", *out_of_scope(metrics)]
+            lines += [*details, "", f"### {_title(g)}", "", *TABLE_HEAD]
+            current, details = g, [""]
+        n += 1
+        lines.append(
+            f"| {n} | {preset} | {_cell(name)} | "
+            + " | ".join(_verdict(by_regime.get(r)) for r in REGIMES)
+            + " |"
+        )
+        details += _details(n, by_regime)
+    return [*lines, *details, "", *out_of_scope(metrics)]
+
+
+TABLE_HEAD = ["| # | experiment | claim | " + " | ".join(REGIMES) + " |", "|---|---|---|---|---|"]
+
+
+def _title(group: int) -> str:
+    return GROUPS[group][1] if group < len(GROUPS) else "other"
+
+
+def _details(n: int, by_regime: dict[str, dict]) -> list[str]:
+    """Row ``n``'s criterion (stated once) and what each regime measured."""
+    first = next(iter(by_regime.values()))
+    out = [f"{n}. *Criterion:* {first['criterion']}"]
+    for reg in REGIMES:
+        if reg in by_regime:
+            out.append(f"   - {reg}: {by_regime[reg]['measured']}")
+    return out
 
 
 def out_of_scope(metrics: list[tuple[str, dict]]) -> list[str]:

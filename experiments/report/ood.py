@@ -91,7 +91,7 @@ def _kappa_sweep(sweep: list[dict]) -> list[str]:
 def ood_section(m: dict, rel: str) -> list[str]:
     g = m["gamma"]
     lines = [
-        f"## Theorem 3: out-of-domain target, {m['label']} (`ood`)",
+        f"## Theorem 3: out-of-domain target, {m['label']} (`{rel.rsplit('/', 1)[-1]}`)",
         "",
         f"γ = ({g[0]:.3f}, {g[1]:.3f}), κ = {m['kappa']:.3f}{_target_norm(m['target'])}.",
         "",
