@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from experiments.io import atomic_write_text
@@ -79,7 +80,30 @@ def main(argv: list[str] | None = None) -> None:
         description="Build REPORT.md from every metrics.json under --results (draws nothing).",
     )
     ap.add_argument("--results", type=Path, default=Path("results"))
+    ap.add_argument("--readme", type=Path, help="also regenerate this README's results block")
+    ap.add_argument("--check", action="store_true", help="with --readme: exit 1 if it is stale")
     args = ap.parse_args(argv)
+    if args.readme is not None:
+        sys.exit(update_readme(args.readme, args.results, check=args.check))
     path = args.results / "REPORT.md"
     atomic_write_text(path, build_report(args.results))
     print(f"wrote {path}")
+
+
+def update_readme(readme: Path, results: Path, *, check: bool = False) -> int:
+    """Rewrite (or, with ``check``, compare) the README's generated block; returns an exit code."""
+    from experiments.report.readme import replace_block, results_block
+
+    old = readme.read_text()
+    try:
+        new = replace_block(old, results_block(results))
+    except ValueError as err:
+        print(f"{readme}: {err}", file=sys.stderr)
+        return 2
+    if check:
+        same = new == old
+        print(f"{readme}: results block {'matches' if same else 'differs from'} {results}/")
+        return 0 if same else 1
+    atomic_write_text(readme, new)
+    print(f"wrote the results block of {readme}")
+    return 0
