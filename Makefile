@@ -22,7 +22,7 @@ LONG := cdigits_ood gradients ood_span lm_unlearning cdigits_compress ood phase_
 PROOF_LONG := ood_span ood phase_diagram
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast lint format bench reproduce compare docs-figures report clean sweep-cores sweep-local
+.PHONY: help venv test test-fast lint format bench reproduce compare docs docs-check docs-figures report clean sweep-cores sweep-local
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -54,18 +54,27 @@ bench: $(STAMP) ## Benchmark training and grid evaluation; writes results/bench.
 	$(BIN)/python -m experiments.bench --out $(RESULTS)/bench.json
 
 reproduce: $(STAMP) ## Run every experiment preset into results/ (JOBS at a time, one thread each), draw the cross-run figures, build results/REPORT.md (RECOMPUTE=true reruns finished jobs)
-	@{ for p in $(LONG); do echo "experiment=$$p hydra.run.dir=$(RESULTS)/$$p"; done; \
+	@start=$$(date +%s); \
+	{ for p in $(LONG); do echo "experiment=$$p hydra.run.dir=$(RESULTS)/$$p"; done; \
 	   for p in $(PROOF_LONG); do echo "experiment=$$p regime=proof hydra.run.dir=$(RESULTS)/proof/$$p"; done; \
 	   for p in $(filter-out $(LONG),$(PRESETS)); do echo "experiment=$$p hydra.run.dir=$(RESULTS)/$$p"; done; \
 	   for p in $(filter-out $(PROOF_LONG),$(PROOF_PRESETS)); do \
 	     echo "experiment=$$p regime=proof hydra.run.dir=$(RESULTS)/proof/$$p"; done; } | \
-	  OMP_NUM_THREADS=$(THREADS) xargs -P $(JOBS) -L 1 sh -c '$(BIN)/python -m experiments.run "$$@" recompute=$(RECOMPUTE)' job
+	  OMP_NUM_THREADS=$(THREADS) xargs -P $(JOBS) -L 1 sh -c '$(BIN)/python -m experiments.run "$$@" recompute=$(RECOMPUTE)' job \
+	&& printf '{"wall_seconds": %s, "jobs": %s, "threads": %s}\n' $$(( $$(date +%s) - start )) $(JOBS) $(THREADS) \
+	  > $(RESULTS)/.reproduce.json.tmp && mv $(RESULTS)/.reproduce.json.tmp $(RESULTS)/reproduce.json
 	$(BIN)/python -m experiments.figures --results $(RESULTS)
 	$(BIN)/python -m experiments.report --results $(RESULTS)
 
 compare: $(STAMP) ## Compare two result trees: make compare OLD=dir NEW=dir (exit 1 on a difference beyond float rounding)
 	@test -n "$(OLD)" -a -n "$(NEW)" || { echo "usage: make compare OLD=dir NEW=dir" >&2; exit 2; }
 	$(BIN)/python -m experiments.compare $(OLD) $(NEW)
+
+docs: docs-figures $(STAMP) ## Refresh the README's snapshots from results/: the figures in docs/figures/ and the generated results block
+	$(BIN)/python -m experiments.report --results $(RESULTS) --readme README.md
+
+docs-check: $(STAMP) ## Exit 1 if the README's results block differs from what results/ gives (after make reproduce)
+	$(BIN)/python -m experiments.report --results $(RESULTS) --readme README.md --check
 
 docs-figures: ## Copy the main figures of results/ into docs/figures/ (the README's snapshots)
 	mkdir -p docs/figures
