@@ -183,7 +183,9 @@ class ModelCache:
                 self.store(k, res)
                 results[k] = res
                 self.stats.trained += 1
-            log.debug("fine-tuned %d model(s) on %s", len(group), [missing[k][1].name for k in group])
+            log.debug(
+                "fine-tuned %d model(s) on %s", len(group), [missing[k][1].name for k in group]
+            )
 
     def finetune(
         self, psi0: OneLayerTransformer, task: Task, cfg: TrainConfig, *, progress: bool = False

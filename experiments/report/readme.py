@@ -120,7 +120,11 @@ def results_block(results: Path) -> list[str]:
             lines.append(f"| `{folder}` | {regime_of(m)} | {text} | {secs} |")
     bench = _read_json(results / "bench.json")
     if bench:
-        lines += ["", "**Benchmark** (`make bench`: medians after a warm-up; `results/bench.json`):", ""]
+        lines += [
+            "",
+            "**Benchmark** (`make bench`: medians after a warm-up; `results/bench.json`):",
+            "",
+        ]
         lines += bench_lines(bench)
     return [*lines, "", END]
 
@@ -149,7 +153,11 @@ def bench_lines(b: dict) -> list[str]:
                     f"**{s['speedup']:.2f}×**",
                 )
             )
-    for label, key in (("1 model", "single"), ("8 models", "batched_8"), ("16 models", "batched_16")):
+    for label, key in (
+        ("1 model", "single"),
+        ("8 models", "batched_8"),
+        ("16 models", "batched_16"),
+    ):
         st = (b.get("train_step") or {}).get(key)
         if st:
             rows.append(
