@@ -25,7 +25,7 @@ from experiments.paper import CDIGITS_TABLE1 as PAPER_TABLE1
 def own_task_claim(own: list[dict], bad: list[dict], min_acc: float) -> dict[str, Any]:
     return claim(
         f"coloured digits: every fine-tuned ViT reaches ≥ {min_acc:.0%} on its own task",
-        "setting (issue)",
+        "theory.md §6.1 (setting)",
         f"own-task test accuracy ≥ {min_acc:.0%} for every task and seed",
         f"{len(own) - len(bad)}/{len(own)} runs; lowest {100 * min(o['accuracy'] for o in own):.1f}%"
         + ("; flagged: " + ", ".join(f"{o['task']}/seed{o['seed']}" for o in bad) if bad else ""),

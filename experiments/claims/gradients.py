@@ -175,7 +175,7 @@ def merging_claim(results: dict) -> dict[str, Any]:
     if saturated:
         measured += (
             f"; accuracy saturates (every normalised accuracy ≥ {SATURATED}): it cannot separate the "
-            "merges, so the accuracy criterion is not informative here (the ViT testbed is, issue 18)"
+            "merges, so the accuracy criterion is not informative here (a testbed whose merges do not saturate is)"
         )
     return claim(
         "One-epoch task vectors merge about as well as converged ones",

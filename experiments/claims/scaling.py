@@ -35,7 +35,7 @@ def _residual(results: dict) -> list[dict[str, Any]]:
     return [
         claim(
             "ΔV's second direction is a finite-M effect: its rank-1 residual falls as ~M^(−1/2)",
-            "theory.md §5.6 (finite size, issue 15)",
+            "theory.md §5.6 (finite size)",
             f"per seed, log-log slope of ΔV's rank-1 residual against M = d − 2 over d ∈ "
             f"{[p['knobs']['d'] for p in pos]}: interval within [{lo}, {hi}]",
             f"slope {show(slopes)}; residual "
@@ -47,7 +47,7 @@ def _residual(results: dict) -> list[dict[str, Any]]:
         ),
         claim(
             "With ±-paired (zero-mean) irrelevant tokens ΔV is rank 1",
-            "theory.md §5.6 (finite size, issue 15)",
+            "theory.md §5.6 (finite size)",
             f"per seed, the largest rank-1 residual of ΔV over d: interval ≤ {PAIRED_RESIDUAL_MAX}",
             f"largest residual {show(worst)}; "
             + ", ".join(
@@ -73,7 +73,7 @@ def _rows(results: dict) -> dict[str, Any]:
         )
     return claim(
         "|L| = Θ(m): the large-row fraction of ΔV does not drift with the width (Corollary 2)",
-        "Corollary 2 (finite size, issue 15)",
+        "Corollary 2 (finite size)",
         f"per seed and V0 scale, max − min over m of the large-row fraction: interval ≤ "
         f"{LARGE_FRACTION_DRIFT} at every V0",
         "; ".join(text),
@@ -97,7 +97,7 @@ def _beta(results: dict) -> dict[str, Any]:
         )
     return claim(
         "β does not grow with the width m or the batch size B",
-        "Theorems 1–2 (β = poly(ηδ*) + Θ(ε√M), issue 15)",
+        "Theorems 1–2 (β = poly(ηδ*) + Θ(ε√M))",
         f"per seed, least-squares change of β̂ per doubling of m and of B: interval within ±{FLAT}",
         "; ".join(text),
         all_hold(parts),
