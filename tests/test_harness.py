@@ -277,7 +277,7 @@ def test_progress_bars_only_on_a_terminal(monkeypatch, tty, progress, expected):
     seen = {}
     monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
     monkeypatch.setattr(
-        run, "resolve", lambda _: lambda cfg, setup, progress: seen.setdefault("p", progress)
+        run, "resolve", lambda _: lambda cfg, setup, progress: {"p": seen.setdefault("p", progress)}
     )
     monkeypatch.setattr(experiments.publish, "publish", lambda *a: {})
     cfg = _compose([f"progress={str(progress).lower()}"])
