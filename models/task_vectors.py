@@ -20,6 +20,7 @@ transforms are applied to the unscaled vector, so λ never changes which rows or
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -155,6 +156,13 @@ class TaskVector(Mapping[str, torch.Tensor]):
         if not isinstance(obj, dict) or obj.get("format") != FORMAT_TV:
             raise ValueError(f"{path} is not a task-vector file (format {FORMAT_TV})")
         return cls(obj["tensors"])
+
+
+def lora_task_vector(peft_model, base_model) -> TaskVector:
+    """ΔΨ of a LoRA model (``peft``, any architecture) over its base: the low-rank updates merged
+    into a copy (``merge_and_unload``), minus the base weights; every parameter is a key."""
+    merged = copy.deepcopy(peft_model).merge_and_unload()
+    return TaskVector.from_models(base_model, merged)
 
 
 # ----------------------------------------------------------------------------- persistence
