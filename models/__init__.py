@@ -28,6 +28,7 @@ _EXPORTS = {
     "grid_1d": "models.grid",
     "grid_2d": "models.grid",
     "load_model": "models.task_vectors",
+    "lora_task_vector": "models.task_vectors",
     "low_rank": "models.transforms",
     "low_rank_residual": "models.transforms",
     "output_alpha": "models.estimators",

@@ -1,8 +1,9 @@
 """A small decoder-only language model built with ``transformers`` (GPT-2 or Phi architecture, random
 init, nothing downloaded), its byte-level BPE tokenizer (``tokenizers``), training, LoRA (``peft``),
-greedy continuations and per-token loss. Task vectors over its parameters are
-``models.task_vectors.TaskVector.from_models`` and ``apply`` (any torch module); α̂ on its logits is
-``models.estimators.output_alpha(..., output="logits")``; the cache adapter is ``models.lm_cache``.
+greedy continuations and per-token loss. Nothing here is specific to task vectors: they are
+``models.task_vectors.TaskVector.from_models`` and ``apply`` (any torch module; a LoRA model's is
+``lora_task_vector``); α̂ on its logits is ``models.estimators.output_alpha(..., output="logits")``;
+the cache adapter is ``models.lm_cache``.
 
 A real checkpoint is loaded from a local directory with ``from_pretrained(..., local_files_only=True)``
 (model and tokenizer); everything downstream is the same code path.
@@ -19,7 +20,6 @@ import torch
 from tqdm.auto import tqdm
 
 from models.lm_config import LMConfig, LMTrainConfig
-from models.task_vectors import TaskVector
 from synthetic.runtime import generator
 
 log = logging.getLogger(__name__)
@@ -153,12 +153,6 @@ def lora_finetune(
     peft_model = get_peft_model(base, conf)
     losses = train(peft_model, ids, cfg, progress=progress, desc="LoRA fine-tuning")
     return peft_model, losses
-
-
-def lora_task_vector(peft_model, base_model) -> TaskVector:
-    """ΔΨ of a LoRA model: merge the low-rank updates and subtract the base weights (every parameter)."""
-    merged = copy.deepcopy(peft_model).merge_and_unload()
-    return TaskVector.from_models(base_model, merged)
 
 
 # ----------------------------------------------------------------------------- evaluation

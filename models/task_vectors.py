@@ -1,16 +1,17 @@
-"""Task vectors ΔΨ_T = Ψ*_T − Ψ0 and their algebra (theory.md §2, conventions.md §1).
+"""Task vectors ΔΨ_T = Ψ*_T − Ψ0 and their algebra (theory.md §2).
 
-A ``TaskVector`` is an immutable mapping from parameter name to tensor, over any network: built by
-``TaskVector.from_models(pre, ft)`` from two torch modules (their ``named_parameters()``: the
-one-layer model, a transformers GPT, a ``torch.nn.Linear``, a merged LoRA model), two models with a
-``params`` mapping (the ViT body), or two state dicts (their floating-point entries). Integer
+A ``TaskVector`` is an immutable mapping from parameter name to floating-point tensor, over any
+network: built by ``TaskVector.from_models(pre, ft)`` from two models with a ``params`` mapping (the
+one-layer model, the ViT body), two torch modules (a ``torch.nn.Linear``, a transformers GPT, a merged
+LoRA model: ``lora_task_vector``) or two state dicts: the floating-point entries of the state dict,
+each storage once (a tied copy such as GPT-2's ``lm_head.weight`` is left out). Integer and bool
 buffers (counters, position ids) are never part of a vector and never cast to float. It supports
 ``+``, ``-``, unary ``-``, scalar ``*`` on both sides, ``/`` by a scalar, ``sum([...])`` (``0 + tv``),
 ``dot``, ``norm`` and ``cosine``. Every operation returns new tensors; nothing is modified in place.
 
 ``apply(psi0, [(λ_1, τ_1), ...])`` and ``tv.apply_to(psi0, λ)`` build Ψ0 + Σ λ_i τ_i as a **new**
 model (or state dict) and never touch Ψ0 or the vectors. Coefficients are never normalised:
-negative λ is task negation.
+negative λ is task negation. Names or shapes that do not match raise a one-line ``ValueError``.
 
 The transforms (low rank, pruning) live in ``models.transforms``. Order of operations when
 combining: transform each vector first, then scale by its λ, then add: Ψ = Ψ0 + Σ λ_i T(τ_i). The
@@ -23,12 +24,13 @@ import copy
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from numbers import Real
 
 import torch
 
 import models.transforms as transforms
+from models.state import apply, check_same, parameters
 from models.store import atomic_torch_save
 from models.transformer import ModelConfig, OneLayerTransformer
 
@@ -43,15 +45,21 @@ class TaskVector(Mapping[str, torch.Tensor]):
 
     def __init__(self, tensors: Mapping[str, torch.Tensor]) -> None:
         self._t = {k: v.detach() for k, v in tensors.items()}
+        for k, v in self._t.items():
+            if not torch.is_floating_point(v):
+                raise TypeError(
+                    f"a task vector holds floating-point tensors only: {k!r} is {v.dtype} "
+                    "(TaskVector.from_models leaves integer buffers out)"
+                )
 
     # ----- construction
     @classmethod
     def from_models(cls, pretrained: object, finetuned: object) -> TaskVector:
         """ΔΨ = Ψ*_T − Ψ0 over the parameters of two networks (see ``parameters``): the one-layer
-        model's trainable weights (its readout is a fixed buffer, not part of it), the ViT body, a
-        torch module's ``named_parameters()``, or a state dict's floating-point entries."""
+        model's trainable weights (its readout is a fixed buffer, not part of it), the ViT body, or
+        the floating-point state of a torch module or state dict (integer buffers left out)."""
         pre, ft = parameters(pretrained), parameters(finetuned)
-        _check_keys(pre, ft, "pretrained model", "fine-tuned model")
+        check_same(pre, ft, "pretrained model", "fine-tuned model")
         return cls({k: ft[k].detach() - pre[k].detach() for k in pre})
 
     # ----- mapping protocol
@@ -70,7 +78,7 @@ class TaskVector(Mapping[str, torch.Tensor]):
 
     # ----- algebra
     def _zip(self, other: Mapping[str, torch.Tensor], op) -> TaskVector:
-        _check_keys(self, other, "left task vector", "right task vector")
+        check_same(self, other, "left task vector", "right task vector")
         return TaskVector({k: op(v, other[k]) for k, v in self._t.items()})
 
     def __add__(self, other: object) -> TaskVector:
@@ -104,7 +112,7 @@ class TaskVector(Mapping[str, torch.Tensor]):
         return self * (1.0 / float(scalar))
 
     def dot(self, other: Mapping[str, torch.Tensor]) -> float:
-        _check_keys(self, other, "left task vector", "right task vector")
+        check_same(self, other, "left task vector", "right task vector")
         return float(sum((v.double() * other[k].double()).sum() for k, v in self._t.items()))
 
     def norm(self) -> float:
@@ -150,70 +158,11 @@ class TaskVector(Mapping[str, torch.Tensor]):
         return cls(obj["tensors"])
 
 
-def _check_keys(a: Mapping, b: Mapping, what_a: str, what_b: str) -> None:
-    if set(a) != set(b):
-        only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
-        raise KeyError(
-            f"parameter names differ: only in {what_a}: {only_a}; only in {what_b}: {only_b}"
-        )
-
-
-def parameters(model: object) -> dict[str, torch.Tensor]:
-    """The {name: tensor} a task vector of ``model`` runs over (detached, never copied).
-
-    A model with a ``params`` mapping (the one-layer model, the ViT): that mapping; a torch module:
-    its ``named_parameters()`` (buffers such as a fixed readout or position ids are not trained);
-    a mapping (a state dict): its floating-point entries (integer buffers are left out).
-    """
-    params = getattr(model, "params", None)
-    if isinstance(params, Mapping):
-        return {k: v.detach() for k, v in params.items()}
-    if isinstance(model, torch.nn.Module):
-        return {k: v.detach() for k, v in model.named_parameters()}
-    if isinstance(model, Mapping):
-        return {k: v.detach() for k, v in model.items() if torch.is_floating_point(v)}
-    raise TypeError(f"no parameters to take a task vector of in a {type(model).__name__}")
-
-
-def apply(pretrained, terms: Iterable[tuple[float, Mapping[str, torch.Tensor]]]):
-    """Ψ0 + Σ λ_i τ_i as a new model; Ψ0 and the τ_i are left untouched.
-
-    Ψ0 may be a model with ``params``/``with_params`` (the one-layer model, the ViT: every vector
-    must cover exactly its parameters), any torch module (a deep copy whose parameters and float
-    buffers named in each vector are shifted; the other entries, integer buffers among them, are
-    kept bit for bit), or a state dict (a new dict, likewise).
-    """
-    if hasattr(pretrained, "with_params"):
-        base = parameters(pretrained)
-        merged = {k: v.detach().clone() for k, v in base.items()}
-        for lam, tv in terms:
-            _check_keys(base, tv, "model", "task vector")
-            for k in merged:
-                merged[k] = merged[k] + float(lam) * tv[k].to(merged[k])
-        return pretrained.with_params(merged)
-    if isinstance(pretrained, torch.nn.Module):
-        model = copy.deepcopy(pretrained)
-        _add_terms(dict(model.named_parameters()) | dict(model.named_buffers()), terms)
-        return model
-    if isinstance(pretrained, Mapping):
-        state = {k: v.detach().clone() for k, v in pretrained.items()}
-        _add_terms(state, terms)
-        return state
-    raise TypeError(f"cannot apply a task vector to a {type(pretrained).__name__}")
-
-
-@torch.no_grad()
-def _add_terms(named: dict[str, torch.Tensor], terms) -> None:
-    """named[k] += λ τ[k] in place, term by term (the tensors are the caller's own copies)."""
-    for lam, tv in terms:
-        for k, v in tv.items():
-            if k not in named:
-                raise KeyError(
-                    f"task vector entry {k!r} is not in the model ({len(named)} entries)"
-                )
-            if not torch.is_floating_point(named[k]):
-                raise TypeError(f"{k!r} is a {named[k].dtype} tensor: not part of a task vector")
-            named[k].add_(float(lam) * v.to(named[k]))
+def lora_task_vector(peft_model, base_model) -> TaskVector:
+    """ΔΨ of a LoRA model (``peft``, any architecture) over its base: the low-rank updates merged
+    into a copy (``merge_and_unload``), minus the base weights; every parameter is a key."""
+    merged = copy.deepcopy(peft_model).merge_and_unload()
+    return TaskVector.from_models(base_model, merged)
 
 
 # ----------------------------------------------------------------------------- persistence

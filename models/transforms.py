@@ -4,7 +4,8 @@
   ``clip=True`` a matrix of at most r rows or columns is kept as it is (the ViT's body, whose
   matrices differ in size), otherwise r is checked against every matrix;
 * ``prune_rows(tv, keep)``: keep the ``keep`` fraction of rows of the hidden-neuron matrix (ΔV, or
-  ΔW_O in the "qkvo" form) with the largest norms, zero the rest (Corollary 2); other matrices kept;
+  ΔW_O in the "qkvo" form; on another network the matrix named by ``param=``) with the largest
+  norms, zero the rest (Corollary 2); other matrices kept;
 * ``prune_magnitude(tv, keep)``: keep the ``keep`` fraction of entries of largest magnitude, per
   tensor (or over the whole vector with ``scope="global"``), zero the rest.
 
@@ -45,15 +46,21 @@ def low_rank(
         if v.ndim != 2 or (clip and rank >= min(v.shape)):
             out[k] = v.clone()
             continue
-        u, s, vh = torch.linalg.svd(v, full_matrices=False)
-        out[k] = (u[:, :rank] * s[:rank]) @ vh[:rank]
+        u, s, vh = torch.linalg.svd(_svd_ready(v), full_matrices=False)
+        out[k] = ((u[:, :rank] * s[:rank]) @ vh[:rank]).to(v.dtype)
     return _like(tv, out)
+
+
+def _svd_ready(v: torch.Tensor) -> torch.Tensor:
+    """``v`` itself in float32/float64; a half-precision matrix (float16, bfloat16: no SVD kernel on
+    every device) in float32, the result is rounded back to its dtype."""
+    return v if v.dtype in (torch.float32, torch.float64) else v.float()
 
 
 def low_rank_residual(tv: Mapping[str, torch.Tensor], rank: int) -> dict[str, float]:
     """‖τ − τ_r‖_F per matrix, computed from the dropped singular values (Eckart–Young)."""
     return {
-        k: float(torch.linalg.svdvals(v)[rank:].double().pow(2).sum().sqrt())
+        k: float(torch.linalg.svdvals(_svd_ready(v))[rank:].double().pow(2).sum().sqrt())
         for k, v in tv.items()
         if v.ndim == 2
     }
@@ -69,7 +76,8 @@ def hidden_rows_param(tv: Mapping[str, torch.Tensor]) -> str:
         if name in tv:
             return name
     raise KeyError(
-        f"no hidden-neuron matrix ({sorted(HIDDEN_ROWS.values())}) in task vector keys {sorted(tv)}"
+        f"no hidden-neuron matrix ({sorted(HIDDEN_ROWS.values())}) in the task vector: "
+        f"name the matrix whose rows to prune with param= (keys: {sorted(tv)})"
     )
 
 

@@ -10,7 +10,7 @@ import models.lm as lm
 from experiments.io import load_metrics
 from experiments.run import run_experiment
 from models.lm_config import LMConfig, LMTrainConfig
-from models.task_vectors import apply, parameters
+from models.task_vectors import apply, lora_task_vector, parameters
 from synthetic import ConfigError
 from synthetic.books import generate, shared_entity_fraction
 from tests.composed import headline_numbers
@@ -68,7 +68,7 @@ def test_lora_task_vector_is_the_product_of_its_factors_times_the_scaling():
     peft_model, _ = lm.lora_finetune(
         model, ids, LMTrainConfig(steps=3, batch_size=4, seq_len=16, lr=1e-2), 4, 8.0, None
     )
-    tv = lm.lora_task_vector(peft_model, model)
+    tv = lora_task_vector(peft_model, model)
     changed = {k for k, v in tv.items() if v.abs().max() > 0}
     assert changed and all("c_attn.weight" in k for k in changed)
     for name, module in peft_model.named_modules():

@@ -99,13 +99,13 @@ def test_key_mismatch_raises_naming_the_key():
     a = _tv(0)
     b = TaskVector({"W": a["W"], "U": a["V"]})
     with pytest.raises(
-        KeyError, match=r"only in left task vector: \['V'\].*only in right task vector: \['U'\]"
+        ValueError, match=r"only in left task vector: \['V'\].*only in right task vector: \['U'\]"
     ):
         _ = a + b
     with pytest.raises(TypeError):
         _ = a * a
     psi0 = pretrained_model(ModelConfig(d=8, n_tokens=4, width=12))
-    with pytest.raises(KeyError, match="only in task vector"):
+    with pytest.raises(ValueError, match="only in task vector"):
         apply(psi0, [(1.0, b)])
 
 
