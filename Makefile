@@ -12,6 +12,8 @@ PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradic
 PROOF_PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory phase_diagram ood \
                  ood_span low_rank pruning
 RECOMPUTE ?= false
+LAUNCHER ?=
+LAUNCH_ARGS ?=
 # make reproduce runs JOBS jobs at once with THREADS threads each: on 2 cores two single-threaded jobs
 # beat one two-threaded job (a small model's step is faster on one thread), and the numbers are the
 # same (one machine, any thread count). The slowest presets go first; jobs that need the same
@@ -53,7 +55,8 @@ test-fast: $(STAMP) ## Unit tests only (skips tests marked slow)
 bench: $(STAMP) ## Benchmark training and grid evaluation; writes results/bench.json
 	$(BIN)/python -m experiments.bench --out $(RESULTS)/bench.json
 
-reproduce: $(STAMP) ## Run every experiment preset into results/ (JOBS at a time, one thread each), draw the cross-run figures, build results/REPORT.md (RECOMPUTE=true reruns finished jobs)
+reproduce: $(STAMP) ## Run every experiment preset into results/ (JOBS at a time, THREADS each; LAUNCHER=local|slurm|ray_cluster|cores sends them through that Hydra launcher), draw the cross-run figures, build results/REPORT.md (RECOMPUTE=true reruns finished jobs)
+ifeq ($(LAUNCHER),)
 	@start=$$(date +%s); \
 	{ for p in $(LONG); do echo "experiment=$$p hydra.run.dir=$(RESULTS)/$$p"; done; \
 	   for p in $(PROOF_LONG); do echo "experiment=$$p regime=proof hydra.run.dir=$(RESULTS)/proof/$$p"; done; \
@@ -61,10 +64,28 @@ reproduce: $(STAMP) ## Run every experiment preset into results/ (JOBS at a time
 	   for p in $(filter-out $(PROOF_LONG),$(PROOF_PRESETS)); do \
 	     echo "experiment=$$p regime=proof hydra.run.dir=$(RESULTS)/proof/$$p"; done; } | \
 	  OMP_NUM_THREADS=$(THREADS) xargs -P $(JOBS) -L 1 sh -c '$(BIN)/python -m experiments.run "$$@" recompute=$(RECOMPUTE)' job \
-	&& printf '{"wall_seconds": %s, "jobs": %s, "threads": %s}\n' $$(( $$(date +%s) - start )) $(JOBS) $(THREADS) \
-	  > $(RESULTS)/.reproduce.json.tmp && mv $(RESULTS)/.reproduce.json.tmp $(RESULTS)/reproduce.json
+	&& $(record_wall)
+else
+	@start=$$(date +%s); \
+	$(call sweep,$(PRESETS),$(RESULTS),) & default=$$!; \
+	$(call sweep,$(PROOF_PRESETS),$(RESULTS)/proof,regime=proof) & proof=$$!; \
+	wait $$default && wait $$proof && $(record_wall)
+endif
 	$(BIN)/python -m experiments.figures --results $(RESULTS)
 	$(BIN)/python -m experiments.report --results $(RESULTS)
+
+# One Hydra multirun over presets $(1) into $(2)/<preset>/ through hydra/launcher=$(LAUNCHER), with the
+# extra overrides $(3) and LAUNCH_ARGS (e.g. LAUNCH_ARGS="hydra.launcher.partition=cpu" for SLURM).
+sweep = $(BIN)/python -m experiments.run -m hydra/launcher=$(LAUNCHER) \
+	experiment=$(subst $(space),$(comma),$(strip $(1))) $(3) recompute=$(RECOMPUTE) \
+	hydra.sweep.dir=$(2) 'hydra.sweep.subdir=$${hydra:runtime.choices.experiment}' $(LAUNCH_ARGS)
+# results/reproduce.json: the whole run's wall time (read by the README's results block).
+record_wall = printf '{"wall_seconds": %s, "jobs": %s, "threads": %s, "launcher": "%s"}\n' \
+	$$(( $$(date +%s) - start )) $(JOBS) $(THREADS) "$(LAUNCHER)" \
+	> $(RESULTS)/.reproduce.json.tmp && mv $(RESULTS)/.reproduce.json.tmp $(RESULTS)/reproduce.json
+comma := ,
+empty :=
+space := $(empty) $(empty)
 
 compare: $(STAMP) ## Compare two result trees: make compare OLD=dir NEW=dir (exit 1 on a difference beyond float rounding)
 	@test -n "$(OLD)" -a -n "$(NEW)" || { echo "usage: make compare OLD=dir NEW=dir" >&2; exit 2; }

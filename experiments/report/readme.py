@@ -87,10 +87,12 @@ def _provenance_line(metrics: list[tuple[str, dict]], reproduce: dict | None) ->
         + (f"; {', '.join(map(str, threads))} thread(s) per job" if threads else "")
     )
     if reproduce:
-        text += (
-            f"; the whole `make reproduce` took {reproduce['wall_seconds'] / 60:.1f} min "
-            f"(JOBS={reproduce['jobs']}, THREADS={reproduce['threads']})"
+        how = (
+            f"LAUNCHER={reproduce['launcher']}"
+            if reproduce.get("launcher")
+            else f"JOBS={reproduce['jobs']}, THREADS={reproduce['threads']}"
         )
+        text += f"; the whole `make reproduce` took {reproduce['wall_seconds'] / 60:.1f} min ({how})"
     return text + "."
 
 
