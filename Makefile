@@ -24,7 +24,7 @@ LONG := cdigits_ood gradients ood_span lm_unlearning cdigits_compress ood phase_
 PROOF_LONG := ood_span ood phase_diagram
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast lint format bench reproduce compare docs docs-check docs-figures report clean sweep-cores sweep-local
+.PHONY: help venv test test-fast lint format bench bench-gpu reproduce compare docs docs-check docs-figures report clean sweep-cores sweep-local
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -52,8 +52,11 @@ test: $(STAMP) ## Lint, then every test (unit and slow end-to-end); what CI runs
 test-fast: $(STAMP) ## Unit tests only (skips tests marked slow)
 	WANDB_MODE=disabled $(BIN)/python -m pytest -m "not slow"
 
-bench: $(STAMP) ## Benchmark training and grid evaluation; writes results/bench.json
+bench: $(STAMP) ## Benchmark training and grid evaluation, large shapes, the ViT and LM, 64 seeds; writes results/bench.json
 	$(BIN)/python -m experiments.bench --out $(RESULTS)/bench.json
+
+bench-gpu: $(STAMP) ## The same benchmark on CUDA (one command for a GPU machine); writes results/bench_gpu.json
+	$(BIN)/python -m experiments.bench --device cuda --out $(RESULTS)/bench_gpu.json
 
 reproduce: $(STAMP) ## Run every experiment preset into results/ (JOBS at a time, THREADS each; LAUNCHER=local|slurm|ray_cluster|cores sends them through that Hydra launcher), draw the cross-run figures, build results/REPORT.md (RECOMPUTE=true reruns finished jobs)
 ifeq ($(LAUNCHER),)

@@ -17,8 +17,8 @@ one grid chunk list where the time goes. Results go to ``results/bench.json`` (a
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,6 +37,7 @@ from synthetic import TokenConfig, make_tasks, pair_geometry
 from synthetic.runtime import tune_cpu_allocator
 
 ROOT = Path(__file__).resolve().parents[1]
+CPU = torch.device("cpu")
 
 
 def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
@@ -50,9 +51,11 @@ def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> floa
     return statistics.median(times)
 
 
-def matmul_flops_per_s(repeats: int) -> float:
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    t = median_time(lambda: a @ b, max(repeats, 10), warmup=3)
+def matmul_flops_per_s(repeats: int, device: torch.device = CPU) -> float:
+    from experiments.bench_large import timed
+
+    a, b = torch.randn(2048, 2048, device=device), torch.randn(2048, 2048, device=device)
+    t = timed(lambda: a @ b, device, max(repeats, 10), warmup=3)
     return 2 * 2048**3 / t
 
 
@@ -83,11 +86,13 @@ def _profile(fn: Callable[[], object], rows: int = 6) -> list[dict]:
     ]
 
 
-def bench_training_step(S: int, repeats: int) -> dict:
+def bench_training_step(S: int, repeats: int, device: torch.device = CPU) -> dict:
+    from experiments.bench_large import timed
+
     cfg = ModelConfig()
     P, d, m, B = cfg.n_tokens, cfg.d, cfg.width, TrainConfig().batch_size
-    task = make_tasks(pair_geometry(d, 0.0), TokenConfig())["T1"]
-    psi0 = pretrained_model(cfg)
+    task = make_tasks(pair_geometry(d, 0.0, device=device), TokenConfig())["T1"]
+    psi0 = pretrained_model(cfg, device=device)
     params = {
         n: torch.stack([psi0.params[n].detach()] * S).clone().requires_grad_(True)
         for n in ("W", "V")
@@ -103,20 +108,22 @@ def bench_training_step(S: int, repeats: int) -> dict:
             for p, g in zip(params.values(), grads, strict=True):
                 p.sub_(1e-3 * g)
 
-    t = median_time(step, repeats * 20, warmup=10)
+    t = timed(step, device, repeats * 20, warmup=10)
     flops = train_step_flops(S, B, P, d, m)
     return {
         "S": S,
         "seconds": t,
         "flops": flops,
         "flops_per_s": flops / t,
-        "profile": _profile(step),
+        "profile": _profile(step) if device.type == "cpu" else [],
     }
 
 
-def bench_grid(repeats: int) -> dict:
-    tasks = make_tasks(pair_geometry(32, 0.0), TokenConfig())
-    psi0 = pretrained_model(ModelConfig())
+def bench_grid(repeats: int, device: torch.device = CPU) -> dict:
+    from experiments.bench_large import timed
+
+    tasks = make_tasks(pair_geometry(32, 0.0, device=device), TokenConfig())
+    psi0 = pretrained_model(ModelConfig(), device=device)
     tvs = [
         TaskVector.from_models(psi0, finetune(psi0, t, TrainConfig(seed=i)).model)
         for i, t in enumerate(tasks.values())
@@ -124,8 +131,8 @@ def bench_grid(repeats: int) -> dict:
     data = {"T1": tasks["T1"].sample_seeded(4096, 7)}
     lam = torch.linspace(-2, 3, 26)
     coef = grid_2d(lam, lam)
-    t_naive = median_time(lambda: evaluate_grid_naive(psi0, tvs, coef, data), repeats)
-    t_grid = median_time(lambda: evaluate_grid(psi0, tvs, coef, data), repeats)
+    t_naive = timed(lambda: evaluate_grid_naive(psi0, tvs, coef, data), device, repeats)
+    t_grid = timed(lambda: evaluate_grid(psi0, tvs, coef, data), device, repeats)
     fl = grid_flops(4096, 16, 32, 64, 2, len(coef))
     chunk = coef[:4]
     return {
@@ -138,13 +145,15 @@ def bench_grid(repeats: int) -> dict:
         "grid_flops": fl["affine"],
         "naive_flops_per_s": fl["naive"] / t_naive,
         "grid_flops_per_s": fl["affine"] / t_grid,
-        "profile_grid_chunk": _profile(lambda: evaluate_grid(psi0, tvs, chunk, data)),
+        "profile_grid_chunk": _profile(lambda: evaluate_grid(psi0, tvs, chunk, data))
+        if device.type == "cpu"
+        else [],
     }
 
 
-def bench_seeds(repeats: int, n_seeds: int = 8) -> dict:
-    task = make_tasks(pair_geometry(32, 0.0), TokenConfig())["T1"]
-    psi0 = pretrained_model(ModelConfig())
+def bench_seeds(repeats: int, n_seeds: int = 8, device: torch.device = CPU) -> dict:
+    task = make_tasks(pair_geometry(32, 0.0, device=device), TokenConfig())["T1"]
+    psi0 = pretrained_model(ModelConfig(), device=device)
     out = {}
     for label, kw in (("default", {}), ("fixed_200_steps", {"eps": 0.0, "n_steps": 200})):
         cfgs = [TrainConfig(seed=s, **kw) for s in range(n_seeds)]
@@ -192,97 +201,60 @@ def bench_cache() -> dict:
     return out
 
 
-def measure(repeats: int) -> dict:
-    """Every benchmark of this module, as written to ``bench.json``."""
+def measure(repeats: int, device: torch.device = CPU, large: bool = True) -> dict:
+    """Every benchmark of this module (and of ``experiments.bench_large`` unless ``large`` is
+    False), as written to ``bench.json``."""
+    from experiments.bench_large import measure_large
+    from experiments.provenance import cpu_model
+
     tuned = tune_cpu_allocator()
-    mm = matmul_flops_per_s(repeats)
+    mm = matmul_flops_per_s(repeats, device)
     steps = {
-        f"batched_{S}" if S > 1 else "single": bench_training_step(S, repeats) for S in (1, 8, 16)
+        f"batched_{S}" if S > 1 else "single": bench_training_step(S, repeats, device)
+        for S in (1, 8, 16)
     }
-    grid = bench_grid(repeats)
-    seeds = bench_seeds(repeats)
-    return {
+    out = {
         "machine": {
-            "cpu": platform.processor() or platform.machine(),
+            "cpu": cpu_model(),
             "cores": torch.get_num_threads(),
             "torch": torch.__version__,
-            "cuda": torch.cuda.is_available(),
+            "device": str(device)
+            + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else ""),
             "allocator_tuned": tuned,
         },
         "matmul_2048_flops_per_s": mm,
         "train_step": steps,
-        "grid_26x26_4096": grid,
-        "seeds_8": seeds,
-        "cache": bench_cache(),
+        "grid_26x26_4096": bench_grid(repeats, device),
+        "seeds_8": bench_seeds(repeats, device=device),
     }
-
-
-def print_grid_and_seeds(grid: dict, seeds: dict) -> None:
-    g = 1e9
-    print("(a) 26x26 grid on 4096 samples")
-    print(
-        f"    naive loop     {grid['naive_seconds']:7.2f} s   {grid['naive_flops'] / g:6.0f} GFLOP  {grid['naive_flops_per_s'] / g:5.1f} GFLOP/s"
-    )
-    print(
-        f"    grid eval      {grid['grid_seconds']:7.2f} s   {grid['grid_flops'] / g:6.0f} GFLOP  {grid['grid_flops_per_s'] / g:5.1f} GFLOP/s"
-    )
-    print(
-        f"    speed-up       {grid['speedup']:7.2f} x   (FLOP ratio {grid['naive_flops'] / grid['grid_flops']:.2f})"
-    )
-    for label in ("default", "fixed_200_steps"):
-        s = seeds[label]
-        print(
-            f"(b) 8 seeds, {label:16s} loop {s['loop_seconds']:6.2f} s   batched {s['batched_seconds']:6.2f} s   speed-up {s['speedup']:.2f} x"
-        )
-
-
-def print_rates(result: dict) -> None:
-    g, mm = 1e9, result["matmul_2048_flops_per_s"]
-    steps, grid = result["train_step"], result["grid_26x26_4096"]
-    print("(c) achieved FLOP/s, fraction of matmul")
-    for label, key in (
-        ("train step,  1 model ", "single"),
-        ("train step,  8 models", "batched_8"),
-        ("train step, 16 models", "batched_16"),
-    ):
-        st = steps[key]
-        print(
-            f"    {label} {st['seconds'] * 1e3:6.3f} ms  {st['flops'] / 1e6:6.1f} MFLOP  {st['flops_per_s'] / g:5.1f} GFLOP/s  {st['flops_per_s'] / mm:6.1%}"
-        )
-    print(
-        f"    grid evaluation                        {grid['grid_flops_per_s'] / g:5.1f} GFLOP/s  {grid['grid_flops_per_s'] / mm:6.1%}"
-    )
-
-
-def print_summary(result: dict) -> None:
-    grid, seeds = result["grid_26x26_4096"], result["seeds_8"]
-    print(f"machine: {result['machine']}")
-    print(f"torch.matmul 2048x2048 float32: {result['matmul_2048_flops_per_s'] / 1e9:.1f} GFLOP/s")
-    print_grid_and_seeds(grid, seeds)
-    print_rates(result)
-    print(f"(d) one fine-tuned model (default config): {seeds['one_model_seconds']:.3f} s")
-    for name, c in result["cache"].items():
-        print(
-            f"    {name}: {c['requested']} models requested; trained {c['trained_cold_cache']} (cold cache), {c['trained_warm_cache']} (warm cache)"
-        )
-    print(
-        "profile, training step (1 model):",
-        ", ".join(f"{p['op']} {p['share']:.0%}" for p in result["train_step"]["single"]["profile"]),
-    )
-    print(
-        "profile, grid chunk (4 points):  ",
-        ", ".join(f"{p['op']} {p['share']:.0%}" for p in grid["profile_grid_chunk"]),
-    )
+    if device.type == "cpu":
+        out["cache"] = bench_cache()
+    if large:
+        out |= measure_large(device, repeats, mm)
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
+    from experiments.bench_report import print_large, print_summary
+    from synthetic.checks import ConfigError
+    from synthetic.runtime import resolve_device
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("results/bench.json"))
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--device", default="auto", help="auto (CUDA when present) | cpu | cuda")
+    ap.add_argument("--no-large", action="store_true", help="skip the large shapes and testbeds")
     args = ap.parse_args(argv)
-    result = measure(args.repeats)
+    try:
+        device = resolve_device(args.device)
+    except ConfigError as err:
+        print(f"ConfigError: {err}", file=sys.stderr)
+        sys.exit(2)
+    result = measure(args.repeats, device, large=not args.no_large)
     atomic_write_json(args.out, result)
     print_summary(result)
+    if "large" in result:
+        print_large(result)
     print(f"wrote {args.out}")
 
 

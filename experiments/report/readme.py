@@ -11,6 +11,7 @@ import json
 import math
 from pathlib import Path
 
+from experiments.bench_report import bench_lines
 from experiments.registry import EXPERIMENTS
 from experiments.report.claims import collect, regime_of, scorecard
 from experiments.report.gather import find_metrics
@@ -92,7 +93,9 @@ def _provenance_line(metrics: list[tuple[str, dict]], reproduce: dict | None) ->
             if reproduce.get("launcher")
             else f"JOBS={reproduce['jobs']}, THREADS={reproduce['threads']}"
         )
-        text += f"; the whole `make reproduce` took {reproduce['wall_seconds'] / 60:.1f} min ({how})"
+        text += (
+            f"; the whole `make reproduce` took {reproduce['wall_seconds'] / 60:.1f} min ({how})"
+        )
     return text + "."
 
 
@@ -127,55 +130,8 @@ def results_block(results: Path) -> list[str]:
             "**Benchmark** (`make bench`: medians after a warm-up; `results/bench.json`):",
             "",
         ]
-        lines += bench_lines(bench)
+        lines += bench_lines(bench)  # experiments.bench_report
     return [*lines, "", END]
-
-
-def bench_lines(b: dict) -> list[str]:
-    """The benchmark table from ``make bench``'s ``bench.json`` (rows whose keys are absent are left
-    out)."""
-    g, mm = 1e9, b.get("matmul_2048_flops_per_s") or math.nan
-    rows = [("`torch.matmul` 2048×2048 float32", f"{mm / g:.0f} GFLOP/s")]
-    grid = b.get("grid_26x26_4096") or {}
-    if grid:
-        rows.append(
-            (
-                "(a) 26×26 (λ1, λ2) grid on 4,096 samples",
-                f"naive loop {grid['naive_seconds']:.2f} s, grid evaluation {grid['grid_seconds']:.2f} s: "
-                f"**{grid['speedup']:.2f}×**",
-            )
-        )
-    for label, key in (("default config", "default"), ("200 steps each", "fixed_200_steps")):
-        s = (b.get("seeds_8") or {}).get(key)
-        if s:
-            rows.append(
-                (
-                    f"(b) 8 seeds, {label}",
-                    f"loop {s['loop_seconds']:.2f} s, batched {s['batched_seconds']:.2f} s: "
-                    f"**{s['speedup']:.2f}×**",
-                )
-            )
-    for label, key in (
-        ("1 model", "single"),
-        ("8 models", "batched_8"),
-        ("16 models", "batched_16"),
-    ):
-        st = (b.get("train_step") or {}).get(key)
-        if st:
-            rows.append(
-                (
-                    f"(c) training step, {label}",
-                    f"{st['seconds'] * 1e3:.2f} ms, {st['flops_per_s'] / g:.0f} GFLOP/s = "
-                    f"**{st['flops_per_s'] / mm:.1%}** of matmul",
-                )
-            )
-    if grid:
-        rate = grid["grid_flops_per_s"]
-        rows.append(("(c) grid evaluation", f"{rate / g:.0f} GFLOP/s = **{rate / mm:.1%}**"))
-    one = (b.get("seeds_8") or {}).get("one_model_seconds")
-    if one is not None:
-        rows.append(("(d) one fine-tuned model, default config", f"{one:.3f} s"))
-    return ["| measurement | result |", "|---|---|", *(f"| {a} | {r} |" for a, r in rows)]
 
 
 def _order(job: tuple[str, dict]) -> tuple:
