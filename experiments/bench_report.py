@@ -78,7 +78,7 @@ def print_large(result: dict) -> None:
     print("    LM: " + (f"training {lm['train_tokens_per_s']:.0f} tokens/s" if "skipped" not in lm
                          else lm["skipped"]))  # fmt: skip
     s = result["seeds_64"]
-    print(f"(g) 64 seeds × {s['steps']} steps: loop {s['loop_seconds']:.2f} s, batched "
+    print(f"(g) {s.get('seeds', 64)} seeds × {s['steps']} steps: loop {s['loop_seconds']:.2f} s, batched "
           f"{s['batched_seconds']:.2f} s: {s['speedup']:.2f}×")  # fmt: skip
 
 
@@ -175,7 +175,7 @@ def _large_rows(b: dict) -> list[tuple[str, str]]:
     if s:
         rows.append(
             (
-                f"(g) 64 seeds, {s['steps']} steps each",
+                f"(g) {s.get('seeds', 64)} seeds, {s['steps']} steps each",
                 f"loop {s['loop_seconds']:.2f} s, "
                 f"batched {s['batched_seconds']:.2f} s: **{s['speedup']:.2f}×**",
             )
