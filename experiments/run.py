@@ -125,7 +125,15 @@ def _run_locked(spec: Spec, cfg: DictConfig, setup: Any, out_dir: Path, key: str
     return metrics
 
 
-RUN_ONLY_OVERRIDES = (*NOT_IN_JOB_KEY, "experiment")
+def numbered_overrides(overrides: list[str]) -> tuple[str, ...]:
+    """The command-line overrides that can change a job's numbers: not the preset choice
+    (``experiment=...``, the run's name already says it) nor run-only keys (``NOT_IN_JOB_KEY``)."""
+    out = []
+    for o in overrides:
+        key = o.lstrip("+~").split("=")[0]
+        if key != "experiment" and key.split(".")[0].split("/")[0] not in NOT_IN_JOB_KEY:
+            out.append(o)
+    return tuple(out)
 
 
 def run_identity(cfg: DictConfig, spec: Spec) -> RunIdentity:
@@ -135,11 +143,7 @@ def run_identity(cfg: DictConfig, spec: Spec) -> RunIdentity:
     if HydraConfig.initialized():
         hc = HydraConfig.get()
         preset = hc.runtime.choices.get("experiment") or preset
-        overrides = tuple(
-            o
-            for o in hc.overrides.task
-            if o.lstrip("+~").split("=")[0].split(".")[0].split("/")[0] not in RUN_ONLY_OVERRIDES
-        )
+        overrides = numbered_overrides(list(hc.overrides.task))
     return RunIdentity(preset, spec.testbed, regime, overrides)
 
 

@@ -112,6 +112,17 @@ def test_curves_are_logged_as_steps_against_their_own_x():
     ]
 
 
+def test_a_run_is_named_by_the_overrides_that_change_its_numbers():
+    from experiments.run import numbered_overrides
+
+    given = ["experiment=task_pair_aligned", "experiment.n_seeds=2", "data.alpha=0.5", "regime=proof",
+             "logging.wandb.mode=offline", "hydra/launcher=cores", "progress=false", "+data.x=1",
+             "cache_dir=/tmp/c", "recompute=true"]  # fmt: skip
+    assert numbered_overrides(given) == (
+        "experiment.n_seeds=2", "data.alpha=0.5", "regime=proof", "+data.x=1"
+    )  # fmt: skip
+
+
 def test_run_identity_names_tags_and_artifact():
     who = RunIdentity("task_pair_aligned", "one_layer", "proof", ("data.alpha=0.5", "regime=proof"))
     assert who.name == "task_pair_aligned data.alpha=0.5 regime=proof"
