@@ -25,6 +25,7 @@ class Spec:
     compute: str  # "module:function" (cfg, setup, *, progress) -> results
     claims: str | None = None  # "module:function" (results) -> claims rows
     figures: tuple[str, ...] = ()  # each "module:function" (results) -> {stem: Figure}
+    extra: str | None = None  # the pyproject extra it needs (experiments/extras.py), checked first
 
 
 def resolve(ref: str) -> Callable[..., Any]:
@@ -110,5 +111,6 @@ EXPERIMENTS: dict[str, Spec] = {
         compute="experiments.lm.unlearning:compute",
         claims="experiments.claims.lm:unlearning",
         figures=("plots.lm.unlearning:unlearning_figures",),
+        extra="lm",
     ),
 }
