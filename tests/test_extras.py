@@ -143,6 +143,7 @@ def test_each_module_of_the_lm_extra_is_checked(monkeypatch, hidden):
             "dev,lm,slurm",
         ),
     ],
+    ids=["ray", "ray-plugin", "slurm", "local"],
 )
 def test_a_launcher_without_its_extra_is_one_line(monkeypatch, launcher, extra, hidden, pins, make):
     argv = ["-m", "experiment=task_pair_irrelevant", f"hydra/launcher={launcher}"]
@@ -178,6 +179,7 @@ def test_a_launcher_whose_extra_is_installed_passes(monkeypatch):
             f" -m pip install {RAY_PINS} (or: make venv EXTRAS=dev,lm,slurm,ray)",
         ),
     ],
+    ids=["lm", "ray"],
 )
 def test_the_cli_exits_2_with_one_line_naming_the_install_command(
     tmp_path, hidden, args, head, tail
