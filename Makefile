@@ -2,7 +2,12 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+# The extras of pyproject.toml to install besides the base: dev (pytest, ruff) and slurm (the
+# submitit launcher) for make test, lm (transformers...) for make test and make reproduce; add ray for
+# hydra/launcher=ray_cluster (make venv EXTRAS=dev,lm,slurm,ray; EXTRAS= installs the base alone)
+EXTRAS ?= dev,lm,slurm
+comma  := ,
+STAMP  := $(VENV)/.installed$(subst $(comma),-,$(if $(EXTRAS),-$(EXTRAS)))
 RESULTS := results
 PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory \
            task_pair_irrelevant_noisy task_pair_aligned_noisy task_pair_contradictory_noisy phase_diagram \
@@ -32,11 +37,11 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
+	$(BIN)/python -m experiments.extras "$(EXTRAS)" > $(VENV)/requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
 	touch $(STAMP)
 
-venv: $(STAMP) ## Create .venv with the pinned dependencies (pip; torch==2.13.0)
+venv: $(STAMP) ## Create .venv with the pinned base and the EXTRAS of pyproject.toml (pip; default dev,lm,slurm)
 
 lint: $(STAMP) ## ruff check
 	$(BIN)/ruff check .

@@ -29,6 +29,7 @@ class Spec:
     figures: tuple[str, ...] = ()  # each "module:function" (results) -> {stem: Figure}
     summary: str | None = None  # "module:function" (metrics) -> {key: float}
     testbed: str = "one_layer"  # one_layer | cdigits | lm
+    extra: str | None = None  # the pyproject extra it needs (experiments/extras.py), checked first
 
 
 def resolve(ref: str) -> Callable[..., Any]:
@@ -131,5 +132,6 @@ EXPERIMENTS: dict[str, Spec] = {
         figures=("plots.lm.unlearning:unlearning_figures",),
         summary="experiments.summary.testbeds:lm_unlearning",
         testbed="lm",
+        extra="lm",
     ),
 }

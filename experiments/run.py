@@ -23,6 +23,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from experiments import extras
 from experiments.config import to_container
 from experiments.io import atomic_write_text, load_metrics
 from experiments.registry import EXPERIMENTS, Spec, resolve
@@ -81,6 +82,9 @@ def run_experiment(cfg: DictConfig, out_dir: Path) -> dict:
             f"experiment.name={name!r} is invalid: must be one of {sorted(EXPERIMENTS)}"
         )
     spec = EXPERIMENTS[name]
+    missing = extras.experiment_problem(name)
+    if missing:
+        raise ConfigError(missing)
     setup = resolve(spec.validate)(cfg)  # the top level (check_keys) first, then its own keys
     key = job_key(cfg)
     if not cfg.get("recompute", False):
@@ -203,7 +207,10 @@ def precheck_output_dirs(argv: list[str]) -> str | None:
 if __name__ == "__main__":
     from experiments.config.compose import composition_problem
 
-    problem = precheck_output_dirs(sys.argv[1:]) or composition_problem(sys.argv[1:])
+    argv = sys.argv[1:]
+    problem = (
+        extras.launcher_problem(argv) or precheck_output_dirs(argv) or composition_problem(argv)
+    )
     if problem:
         print(f"ConfigError: {problem}", file=sys.stderr)
         sys.exit(2)

@@ -215,7 +215,7 @@ def test_tiny_sweep_runs_on_joblib_and_submitit_local(tmp_path, launcher):
     assert (sweep / "REPORT.md").read_text().count("| task_pair (data.alpha=") >= 4  # 3 rows each
 
 
-def test_slurm_and_ray_launchers_compose_and_build_their_submission_objects(tmp_path):
+def test_slurm_launcher_composes_and_builds_its_submission_objects(tmp_path):
     from hydra.utils import instantiate
 
     GlobalHydra.instance().clear()
@@ -244,12 +244,7 @@ def test_slurm_and_ray_launchers_compose_and_build_their_submission_objects(tmp_
     )
     assert "#SBATCH --partition=cpu" in script and "#SBATCH --cpus-per-task=2" in script
     assert "#SBATCH --time=120" in script and "export WANDB_MODE=" in script
-    GlobalHydra.instance().clear()
-    with initialize(version_base="1.3", config_path="../conf"):
-        cfg = compose("config", overrides=["hydra/launcher=ray_cluster"], return_hydra_config=True)
-    lc = cfg.hydra.launcher
-    assert lc._target_.endswith("RayLauncher") and lc.ray.remote.num_cpus == 1
-    assert instantiate(lc) is not None
+    # ray_cluster needs the 'ray' extra, not installed by make venv: tests/test_extras.py
 
 
 @pytest.mark.slow

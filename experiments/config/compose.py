@@ -138,12 +138,16 @@ def invalid_job(config: str, parsed: list, hydra_cfg) -> str | None:
     """One line for the first job of the command line (every job of a sweep) whose values the
     experiment's checks refuse; None if every job is valid. Runs before the first job starts."""
     from experiments.config import VALIDATORS, check_keys
+    from experiments.extras import experiment_problem
     from synthetic.checks import ConfigError
 
     todo, given = jobs(parsed, hydra_cfg), {o.input_line for o in parsed}
     for i, job in enumerate(todo):
         cfg = _compose(config, job)
         try:  # every validator checks the top level first; an unknown name: the top level only
+            missing = experiment_problem(cfg.experiment.name)  # a missing extra (e.g. 'lm') first
+            if missing:
+                raise ConfigError(missing)
             VALIDATORS.get(cfg.experiment.name, check_keys)(cfg)
         except ConfigError as err:
             swept = [o for o in job if o not in given]
