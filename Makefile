@@ -91,7 +91,6 @@ sweep = $(BIN)/python -m experiments.run -m hydra/launcher=$(LAUNCHER) \
 record_wall = printf '{"wall_seconds": %s, "jobs": %s, "threads": %s, "launcher": "%s"}\n' \
 	$$(( $$(date +%s) - start )) $(JOBS) $(THREADS) "$(LAUNCHER)" \
 	> $(RESULTS)/.reproduce.json.tmp && mv $(RESULTS)/.reproduce.json.tmp $(RESULTS)/reproduce.json
-comma := ,
 empty :=
 space := $(empty) $(empty)
 
