@@ -160,3 +160,17 @@ def test_an_offline_sweep_gives_runs_with_the_same_numeric_summary_keys(tmp_path
         assert steps and steps[0] == 0
     logs = sorted(tmp_path.glob("*/run.log"))  # the job log holds the job's lines
     assert len(logs) == 2 and all("[task_pair] " in p.read_text() for p in logs)
+
+
+@pytest.mark.slow
+def test_errors_go_to_stderr_in_one_line_and_the_job_log_keeps_them(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "experiments.run", "experiment.n_seeds=1", "data.n_test=64",
+         "train.lr=1e30", "logging.wandb.mode=disabled", f"hydra.run.dir={tmp_path}",
+         f"cache_dir={tmp_path / 'cache'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith("FloatingPointError: non-finite training loss")
+    assert r.stderr.strip().count("\n") == 0
+    assert "[ERROR] FloatingPointError: non-finite" in (tmp_path / "run.log").read_text()
