@@ -58,3 +58,29 @@ def lm_unlearning(m: dict[str, Any]) -> dict[str, float]:
         for est in ("logits", "task_vector"):
             out |= stat(f"alpha_hat/{b}/{est}", dig(m, "alpha_hat", b, est))
     return out
+
+
+def gradients_vit(m: dict[str, Any]) -> dict[str, float]:
+    """Exactness, per optimiser the epoch-1 shares and dominance ratios (means over tasks), the
+    headline merges and the converged − 1-epoch gaps (points)."""
+    out = {"exactness/rel_err": num(m.get("exactness_rel_err"))}
+    for opt in ("sgd", "adam"):
+        d = dig(m, "dominance", opt) or {}
+        tasks = list((d.get("tasks") or {}).values())
+        for key, path in (
+            ("share_epoch1", ("shares", 0)),
+            ("grad_norm_epoch1", ("grad_norm", 0)),
+            ("ratio", ("ratio", "mean")),
+            ("grad_ratio", ("grad_ratio", "mean")),
+        ):
+            vals = [num(dig(t, *path)) for t in tasks]
+            out[f"dominance/{opt}/{key}"] = sum(vals) / len(vals) if vals else num(None)
+        out[f"dominance/{opt}/holds_fraction"] = num(d.get("holds_fraction"))
+    for kind in ("1_epoch", "10_epochs", "converged"):
+        for key in ("acc", "normalized_acc", "loss"):
+            out[f"merge/{kind}/{key}"] = num(dig(m, "merge", kind, f"{key}_mean"))
+    opt = m.get("merge_optimizer", "adam")
+    for agg in ("mean", "tuned"):
+        gaps = dig(m, "merging", opt, "gap", agg, "per_seed") or []
+        out[f"merge/gap/{agg}"] = sum(gaps) / len(gaps) if gaps else num(None)
+    return out
