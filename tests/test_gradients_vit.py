@@ -72,6 +72,8 @@ def test_second_order_error_matches_at_small_eta_and_scales_as_eta_squared():
     assert rows[(1e-6, 1)]["error"] < 1e-14  # exact at k = 1
     for k in (2, 5):
         assert rows[(1e-6, k)]["ratio"] == pytest.approx(1.0, abs=0.01)
+        assert rows[(1e-6, k)]["residual"] < 0.01  # the vector η² k(k−1)/2 H g0, not only its norm
+        assert rows[(1e-5, k)]["residual"] > rows[(1e-6, k)]["residual"]  # third order grows with η
         slope = math.log(rows[(1e-5, k)]["error"] / rows[(1e-6, k)]["error"]) / math.log(10)
         assert slope == pytest.approx(2.0, abs=0.05)
 
@@ -93,7 +95,9 @@ def test_side_by_side_training_equals_training_each_task_alone(optimizer):
     assert both.flat.shape[:2] == (3, len(heads)) and both.steps_per_epoch == 3
     if optimizer == "sgd":  # plain SGD: Δ_e = −η ĝ_e exactly, and the first step is −η∇
         assert torch.allclose(both.flat[1] - both.flat[0], -0.01 * both.grad_sum[0], atol=1e-14)
-        assert torch.allclose(both.first_step_cos, torch.ones(len(heads), dtype=torch.float64), atol=1e-12)
+        assert torch.allclose(
+            both.first_step_cos, torch.ones(len(heads), dtype=torch.float64), atol=1e-12
+        )
     back = unflatten(both.flat[0, 0], body)
     assert all(torch.equal(back[k], body[k]) for k in body)
 

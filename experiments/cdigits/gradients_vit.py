@@ -38,7 +38,7 @@ from synthetic.digit_tasks import TASKS, DigitTask, task_data
 from synthetic.runtime import derive_seed
 
 OPTIMIZERS = ("sgd", "adam")
-MULTI_KEYS = ("error", "predicted", "ratio", "relative", "hg_drift")
+MULTI_KEYS = ("error", "predicted", "ratio", "residual", "relative", "hg_drift")
 
 
 def task_heads(cfg, names: list[str], device) -> list[dict[str, torch.Tensor]]:

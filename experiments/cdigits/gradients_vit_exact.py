@@ -5,8 +5,10 @@
 2. The mean of the tasks' one-step vectors equals one GD step on the mean loss L̄ = (1/T) Σ L_t, whose
    gradient is taken by autograd on L̄ itself.
 3. k epochs of full-batch GD on the first task, over the η grid: ‖τ_k + kη∇L(θ0)‖ against the
-   second-order prediction η² k(k−1)/2 ‖H∇L(θ0)‖ (exact Hessian-vector product at θ0), the relative
-   first-order error ‖τ_k + kη g0‖ / (kη‖g0‖), and how much H g0 itself moves along the run,
+   second-order prediction η² k(k−1)/2 ‖H∇L(θ0)‖ (exact Hessian-vector product at θ0), the vector
+   residual ‖τ_k + kη g0 − η² k(k−1)/2 H g0‖ / ‖η² k(k−1)/2 H g0‖ (the norms alone cannot see a
+   second-order term that turns), the relative first-order error ‖τ_k + kη g0‖ / (kη‖g0‖), and how much
+   H g0 itself moves along the run,
    ‖H(θ^(kmax)) g0 − H(θ0) g0‖ / ‖H(θ0) g0‖ (LayerNorm, GELU and softmax are smooth: no kinks, but
    their curvature changes along the path, which the constant of the prediction ignores).
 """
@@ -21,6 +23,7 @@ from experiments.theory.gradients import (
     first_order_step,
     one_epoch_task_vector,
     second_order_error,
+    second_order_term,
 )
 from models.gradients import norm
 from models.vit import ViT
@@ -66,8 +69,9 @@ def multi_epoch(cfg: ViTConfig, body, head, x, y, lrs, ks) -> dict[str, Any]:
         hg_end = hvp(cfg, traj[kmax], g0, head, x, y, LOSS)
         drift = _rel(hg_end, hg)
         for k in ks:
-            err = norm({n: traj[k][n] - body[n] + first_order_step(k, lr) * g0[n] for n in body})
-            pred = second_order_error(lr, k, hg_norm)
+            dev = {n: traj[k][n] - body[n] + first_order_step(k, lr) * g0[n] for n in body}
+            err, pred = norm(dev), second_order_error(lr, k, hg_norm)
+            term = {n: second_order_term(hg[n], lr, k) for n in body}
             rows.append(
                 {
                     "lr": lr,
@@ -76,6 +80,7 @@ def multi_epoch(cfg: ViTConfig, body, head, x, y, lrs, ks) -> dict[str, Any]:
                     "predicted": pred,
                     "ratio": err / pred if pred > 0 else float("nan"),
                     "relative": err / (first_order_step(k, lr) * g_norm),
+                    "residual": _rel(dev, term) if pred > 0 else float("nan"),
                     "hg_drift": drift,
                 }
             )

@@ -97,3 +97,8 @@ def dominance_ratio(shares: Sequence[float]) -> float:
 def checkpoint_epoch(fraction: float, epochs: int) -> int:
     """The epoch-end checkpoint at ``fraction`` of an ``epochs``-epoch run (§5(c)): round(f·E), ≥ 1."""
     return max(1, round(fraction * epochs))
+
+
+def second_order_term(hg: Any, lr: float, k: int) -> Any:
+    """§3.6 as a vector: τ^(k) + kη g0 ≈ η² k(k−1)/2 H g0 (per parameter tensor of H g0)."""
+    return lr**2 * pair_count(k) * hg

@@ -54,7 +54,8 @@ def dominance_figure(m: dict):
         _bars(axes[1, j], grads, f"{opt.upper()}: normalised minibatch-gradient norm", "share")
         _reference(axes[1, j], m["reference"]["grad_norm"])
     axes[0, 0].legend(fontsize=7, ncol=2)
-    axes[1, 1].legend(fontsize=7, loc="upper right")
+    for ax in axes[1]:
+        ax.legend(fontsize=7, loc="upper right")
     fig.suptitle("First-epoch dominance on the ViT (mean over seeds)", y=1.0)
     fig.tight_layout()
     return fig
@@ -82,6 +83,7 @@ def cosine_figure(m: dict):
             ax.set(xlabel="epoch", ylabel="epoch", title=f"{opt.upper()}: cos of epoch {what}")
             ax.grid(False)
     fig.colorbar(im, ax=axes, label="cosine", shrink=0.8)
+    fig.suptitle("Epoch × epoch cosines on the ViT (mean over tasks and seeds)")
     return fig
 
 
@@ -155,7 +157,11 @@ def _fraction_panels(ax_a, ax_n, m: dict) -> None:
     ax_a.set(
         xlabel="fraction of fine-tuning", ylabel="test accuracy", title="(a) mean merge, all sets"
     )
-    ax_n.set(xlabel="fraction of fine-tuning", ylabel="normalised accuracy", title="(b) normalised")
+    ax_n.set(
+        xlabel="fraction of fine-tuning",
+        ylabel="normalised accuracy",
+        title="(b) mean merge, normalised",
+    )
     for ax in (ax_a, ax_n):
         ax.legend(fontsize=6)
 
@@ -177,10 +183,10 @@ def _kind_panel(ax, m: dict) -> None:
     ax.set_xticks(range(len(sizes)), [f"{s} tasks" for s in sizes])
     ax.set(
         ylabel="normalised accuracy (converged denominator)",
-        ylim=(0, 1.05),
+        ylim=(0, 1.3),
         title=f"(c) merges per set size ({m['merge_optimizer']} vectors)",
     )
-    ax.legend(fontsize=6, loc="lower left")
+    ax.legend(fontsize=6, loc="upper center", ncol=2)
 
 
 def merging_figure(m: dict):
@@ -205,7 +211,9 @@ def exactness_figure(m: dict, *, ratio_tol: float):
         ax_e.plot(lr, [r["error"] for r in rows], "o-", color=col, ms=3, label=f"measured, k = {k}")
         ax_e.plot(lr, [r["predicted"] for r in rows], "--", color=col, lw=0.9)
         ax_r.plot(lr, [r["ratio"] for r in rows], "o-", color=col, ms=3, label=f"k = {k}")
+        ax_r.plot(lr, [r.get("residual") for r in rows], "x:", color=col, ms=4)
     ax_e.plot([], [], "k--", lw=0.9, label="η² k(k−1)/2 ‖H∇L‖")
+    ax_r.plot([], [], "kx:", label="vector residual (not judged)")
     ax_r.axhspan(
         1 - ratio_tol, 1 + ratio_tol, color=THEORY_COLOR, alpha=0.15, label=f"1 ± {ratio_tol:g}"
     )
@@ -219,7 +227,7 @@ def exactness_figure(m: dict, *, ratio_tol: float):
     ax_r.set(
         xscale="log",
         xlabel="η",
-        ylabel="measured / predicted",
+        ylabel="measured / predicted norm; residual",
         title="(b) the second-order constant",
     )
     ax_e.legend(fontsize=7)
