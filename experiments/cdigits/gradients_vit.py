@@ -115,6 +115,39 @@ def compute(cfg: Any, setup: CSetup, *, progress: bool = False) -> dict[str, Any
     return assemble(c, names, world, dom, merges, exact, time.perf_counter() - t0)
 
 
+EXACT_KEYS = ("one_task_rel_error", "mean_of_tasks_rel_error", "grad_norm", "Hg_norm", "rows")
+
+
+def reference() -> dict[str, Any]:
+    """The reference values of gradients.md §5 (a)-(c), copied into the results for plots and report."""
+    return {
+        "grad_norm": {k: {"epochs": v[0], "values": v[1]} for k, v in GRADIENTS_GRAD_NORM.items()},
+        "merge_avg": GRADIENTS_MERGE_AVG,
+        "merge_fractions": GRADIENTS_MERGE_FRACTIONS,
+    }
+
+
+def _setup_part(c, names, world) -> dict[str, Any]:
+    exp = c["experiment"]
+    rules = {
+        n: {"digits": list(TASKS[n].digits), "xor_red": TASKS[n].xor_red, "why": TASKS[n].why}
+        for n in names
+    }
+    sizes = {
+        s: min(len(world.splits[s]), exp["n_eval" if s != "train" else "n_train"])
+        for s in ("train", "val", "test")
+    }
+    pre = {k: v for k, v in world.pretrain_meta.items() if k != "train_loss"}
+    return {
+        "experiment": "gradients_vit",
+        "config": c,
+        "tasks": names,
+        "task_rules": rules,
+        "split_sizes": sizes,
+        "pretrain": pre,
+    }
+
+
 def assemble(c, names, world, dom, merges, exact, wall) -> dict[str, Any]:
     exp = c["experiment"]
     dominance = {o: dominance_summary(dom[o], exp["epochs"]) for o in dom}
@@ -128,18 +161,7 @@ def assemble(c, names, world, dom, merges, exact, wall) -> dict[str, Any]:
     }
     ex1 = max(e["one_task_rel_error"] for e in exact)
     out = {
-        "experiment": "gradients_vit",
-        "config": c,
-        "tasks": names,
-        "task_rules": {
-            n: {"digits": list(TASKS[n].digits), "xor_red": TASKS[n].xor_red, "why": TASKS[n].why}
-            for n in names
-        },
-        "split_sizes": {
-            s: min(len(world.splits[s]), exp["n_eval" if s != "train" else "n_train"])
-            for s in ("train", "val", "test")
-        },
-        "pretrain": {k: v for k, v in world.pretrain_meta.items() if k != "train_loss"},
+        **_setup_part(c, names, world),
         "epoch_shares": {
             o: {t: d["tasks"][t]["shares"] for t in names} for o, d in dominance.items()
         },
@@ -153,28 +175,10 @@ def assemble(c, names, world, dom, merges, exact, wall) -> dict[str, Any]:
         "merge_fractions": {
             o: fraction_table(m, exp["fractions"], fraction_kind) for o, m in merging.items()
         },
-        "exactness": [
-            {
-                k: e[k]
-                for k in (
-                    "one_task_rel_error",
-                    "mean_of_tasks_rel_error",
-                    "grad_norm",
-                    "Hg_norm",
-                    "rows",
-                )
-            }
-            for e in exact
-        ],
+        "exactness": [{k: e[k] for k in EXACT_KEYS} for e in exact],
         "exactness_rel_err": ex1,
         "multi_epoch": multi_epoch_table(exact),
-        "reference": {
-            "grad_norm": {
-                k: {"epochs": v[0], "values": v[1]} for k, v in GRADIENTS_GRAD_NORM.items()
-            },
-            "merge_avg": GRADIENTS_MERGE_AVG,
-            "merge_fractions": GRADIENTS_MERGE_FRACTIONS,
-        },
+        "reference": reference(),
         **bookkeeping(world),
         "line_plots": [],
         "wall_seconds": wall,

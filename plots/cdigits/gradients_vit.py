@@ -87,73 +87,34 @@ def cosine_figure(m: dict):
     return fig
 
 
+FRACTION_LINES = (  # (axis, key, marker, colour, label): panel 0 = accuracy, 1 = normalised
+    (0, "merged_acc", "o", THEORY_COLOR, "merged"),
+    (0, "individual_acc", "s", "#333333", "individually fine-tuned"),
+    (1, "normalized_same", "o", THEORY_COLOR, "by fine-tuned at the same %"),
+    (1, "normalized_converged", "s", "#9467bd", "by converged fine-tuned"),
+)
+REFERENCE_KEYS = {"merged_acc": "merged", "individual_acc": "individual"}
+
+
 def _fraction_panels(ax_a, ax_n, m: dict) -> None:
-    ref = m["reference"]["merge_fractions"]
-    fr = ref["fractions"]
-    for opt, rows in m["merge_fractions"].items():
-        x = [r["fraction"] for r in rows]
-        ax_a.plot(
-            x, [r["merged_acc"] for r in rows], "o-", color=THEORY_COLOR, label=f"merged ({opt})"
+    """Ours (solid) and reference (c) (dashed, in % in the results) against the fraction."""
+    ref, axes = m["reference"]["merge_fractions"], (ax_a, ax_n)
+    for i, key, marker, col, label in FRACTION_LINES:
+        for opt, rows in m["merge_fractions"].items():
+            x = [r["fraction"] for r in rows]
+            axes[i].plot(
+                x, [r[key] for r in rows], f"{marker}-", color=col, ms=4, label=f"{label} ({opt})"
+            )
+        y = np.asarray(ref[REFERENCE_KEYS.get(key, key)]) / 100
+        axes[i].plot(
+            ref["fractions"],
+            y,
+            f"{marker}--",
+            color=col,
+            alpha=0.4,
+            ms=3,
+            label=f"CLIP ref. (c), {label}",
         )
-        ax_a.plot(
-            x,
-            [r["individual_acc"] for r in rows],
-            "s-",
-            color="#333333",
-            ms=4,
-            label=f"individually fine-tuned ({opt})",
-        )
-        ax_n.plot(
-            x,
-            [r["normalized_same"] for r in rows],
-            "o-",
-            color=THEORY_COLOR,
-            label=f"by fine-tuned at the same % ({opt})",
-        )
-        ax_n.plot(
-            x,
-            [r["normalized_converged"] for r in rows],
-            "s-",
-            color="#9467bd",
-            ms=4,
-            label=f"by converged fine-tuned ({opt})",
-        )
-    ax_a.plot(
-        fr,
-        np.asarray(ref["merged"]) / 100,
-        "o--",
-        color=THEORY_COLOR,
-        alpha=0.4,
-        ms=3,
-        label="CLIP ref. (c), merged",
-    )
-    ax_a.plot(
-        fr,
-        np.asarray(ref["individual"]) / 100,
-        "s--",
-        color="#333333",
-        alpha=0.4,
-        ms=3,
-        label="CLIP ref. (c), fine-tuned",
-    )
-    ax_n.plot(
-        fr,
-        np.asarray(ref["normalized_same"]) / 100,
-        "o--",
-        color=THEORY_COLOR,
-        alpha=0.4,
-        ms=3,
-        label="CLIP ref. (c), same %",
-    )
-    ax_n.plot(
-        fr,
-        np.asarray(ref["normalized_converged"]) / 100,
-        "s--",
-        color="#9467bd",
-        alpha=0.4,
-        ms=3,
-        label="CLIP ref. (c), converged",
-    )
     ax_a.set(
         xlabel="fraction of fine-tuning", ylabel="test accuracy", title="(a) mean merge, all sets"
     )
@@ -162,7 +123,7 @@ def _fraction_panels(ax_a, ax_n, m: dict) -> None:
         ylabel="normalised accuracy",
         title="(b) mean merge, normalised",
     )
-    for ax in (ax_a, ax_n):
+    for ax in axes:
         ax.legend(fontsize=6)
 
 
