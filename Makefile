@@ -11,8 +11,8 @@ STAMP  := $(VENV)/.installed$(subst $(comma),-,$(if $(EXTRAS),-$(EXTRAS)))
 RESULTS := results
 PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory \
            task_pair_irrelevant_noisy task_pair_aligned_noisy task_pair_contradictory_noisy phase_diagram \
-           gradients ood ood_span low_rank pruning cdigits_pair cdigits_ood cdigits_compress lm_unlearning \
-           regime_search scaling
+           gradients ood ood_span low_rank pruning cdigits_pair cdigits_ood cdigits_compress gradients_vit \
+           lm_unlearning regime_search scaling
 # The theorem experiments again in the mechanism regime (conf/regime/proof.yaml), into results/proof/
 PROOF_PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory phase_diagram ood \
                  ood_span low_rank pruning
@@ -25,7 +25,8 @@ LAUNCH_ARGS ?=
 # fine-tuned model share it through the cache's per-model lock.
 JOBS ?= 2
 THREADS ?= 1
-LONG := cdigits_ood gradients ood_span lm_unlearning cdigits_compress ood phase_diagram cdigits_pair
+LONG := cdigits_ood gradients ood_span lm_unlearning cdigits_compress ood phase_diagram cdigits_pair \
+        gradients_vit
 PROOF_LONG := ood_span ood phase_diagram
 
 .DEFAULT_GOAL := help
@@ -114,6 +115,8 @@ docs-figures: ## Copy the main figures of results/ into docs/figures/ (the READM
 	cp $(RESULTS)/ood_span/ood_gamma_map.png docs/figures/ood_gamma_map.png
 	cp $(RESULTS)/cdigits_pair/cdigits_pair.png $(RESULTS)/cdigits_ood/cdigits_ood.png \
 	   $(RESULTS)/cdigits_compress/cdigits_compress.png $(RESULTS)/lm_unlearning/lm_unlearning.png docs/figures/
+	cp $(RESULTS)/gradients_vit/gradients_vit_dominance.png $(RESULTS)/gradients_vit/gradients_vit_merging.png \
+	   docs/figures/
 
 TINY_SWEEP := -m experiment=task_pair_irrelevant data.alpha=0.0,0.5 experiment.n_seeds=2 data.n_test=256 \
               train.n_val=128 eval.lam.step=0.5 progress=false

@@ -62,3 +62,26 @@ LM_DROP_PERCENT = {
     "lora": {"A": 35.53, "B": 24.11, "C": 13.83},
 }
 LM_ALPHA = {"B": 0.498, "C": 0.239}
+
+# ---- Task vectors as gradients (gradients.md §5): the authors' earlier CLIP ViT-B/16 runs -----------
+# Reference values, not the paper's tables (orders of magnitude). (a) normalised per-epoch minibatch-
+# gradient norm, Adam lr 1e-5, batch 32: dataset -> (recipe's epochs, [epochs 1-5]) (SVHN has 4).
+GRADIENTS_GRAD_NORM = {
+    "GTSRB": (11, [0.681, 0.176, 0.087, 0.023, 0.010]),
+    "MNIST": (5, [0.421, 0.287, 0.126, 0.093, 0.072]),
+    "SVHN": (4, [0.402, 0.231, 0.194, 0.173]),
+    "CIFAR100": (6, [0.324, 0.168, 0.146, 0.125, 0.122]),
+    "EuroSAT": (12, [0.266, 0.169, 0.117, 0.092, 0.083]),
+    "RESISC45": (15, [0.228, 0.146, 0.111, 0.093, 0.077]),
+    "DTD": (76, [0.124, 0.098, 0.097, 0.091, 0.086]),
+}
+# (b) merging 8 tasks (AdamW, mean merge α = 1/8), average absolute test accuracy (%) per vector kind.
+GRADIENTS_MERGE_AVG = {"zero_shot": 55.1, "1_epoch": 71.6, "10_epochs": 72.2, "converged": 72.6}
+# (c) merging checkpoints taken at x% of fine-tuning, 8 tasks, averages (%): fraction -> row.
+GRADIENTS_MERGE_FRACTIONS = {
+    "fractions": [0.1, 0.2, 0.3, 0.5, 0.7, 1.0],
+    "merged": [69.5, 70.4, 71.6, 71.6, 71.8, 71.9],
+    "individual": [89.6, 91.0, 91.5, 92.7, 93.2, 93.2],
+    "normalized_same": [77.6, 77.3, 78.2, 77.2, 77.0, 77.1],
+    "normalized_converged": [74.5, 75.5, 76.7, 76.7, 77.0, 77.1],
+}

@@ -125,6 +125,14 @@ EXPERIMENTS: dict[str, Spec] = {
         summary="experiments.summary.testbeds:cdigits_compress",
         testbed="cdigits",
     ),
+    "gradients_vit": Spec(
+        f"{_C}:validate_gradients_vit",
+        compute="experiments.cdigits.gradients_vit:compute",
+        claims="experiments.claims.gradients_vit:claims",
+        figures=("experiments.cdigits.gradients_vit_figures:figures",),
+        summary="experiments.summary.testbeds:gradients_vit",
+        testbed="cdigits",
+    ),
     "lm_unlearning": Spec(
         f"{_C}:validate_lm_unlearning",
         compute="experiments.lm.unlearning:compute",

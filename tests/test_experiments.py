@@ -30,9 +30,8 @@ def test_every_experiment_config_composes_and_validates(name):
     cfg = _compose([f"experiment={name}"])
     assert cfg.experiment.name in VALIDATORS
     setup = VALIDATORS[cfg.experiment.name](cfg)
-    if name.startswith(
-        "cdigits"
-    ):  # real-image experiments: a ViT, at least 3 seeds (the floor)
+    if name.startswith("cdigits") or name == "gradients_vit":
+        # real-image experiments: a ViT, at least 3 seeds (the floor)
         assert setup.vit.image_size == 8 and len(setup.seeds) >= 3
         return
     if name == "lm_unlearning":  # language model: at least 3 seeds (the floor)

@@ -197,6 +197,31 @@ class CDigitsCompress(CDigitsPair):
 
 
 @dataclass(kw_only=True)
+class GradientsViT(Experiment):
+    """The gradient paper on the ViT (gradients.md §4.2-4.3); the preset explains every choice."""
+
+    name: str = "gradients_vit"
+    n_seeds: int = integer(3, lo=1)
+    tasks: list[str] = lst("parity", "high", "prime", "mod3", "red", "parity_xor_red")
+    n_train: int = integer(768, lo=2)  # training digits per task (the first of the train split)
+    n_eval: int = integer(200, lo=10)  # validation and test digits per task
+    epochs: int = integer(10, lo=2)  # epoch budget of every run; a checkpoint after each epoch
+    batch_size: int = integer(32, lo=1)
+    sgd_lr: Num = number(0.03, **POS)  # plain SGD: no momentum, weight decay, clipping, schedule
+    adam_lr: Num = number(0.001, **POS)
+    conv_tol: Num = number(0.01, **FRAC)  # converged: first epoch within this of the best val acc
+    merge_optimizers: list[str] = each(["adam"], lambda k, v: check_choice(k, v, ["sgd", "adam"]))
+    set_sizes: list[int] = each([2, 4], lambda k, v: check_int(k, v, minimum=2))  # + all tasks
+    sets_per_size: int = integer(5, lo=1)  # task sets drawn per size and seed
+    alphas: list[Num] = nums([0.2, 0.4, 0.6, 0.8, 1.0], **POS)  # task-arithmetic α (validation)
+    fractions: list[Num] = nums([0.1, 0.2, 0.3, 0.5, 0.7, 1.0], **KEEP)  # of the epoch budget
+    exact_n: int = integer(128, lo=2)  # training digits of the full-batch float64 part
+    exact_lr: Num = number(0.1, **POS)
+    lrs: list[Num] = nums([1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1], **POS)  # η grid
+    ks: list[int] = each([2, 5, 10], lambda k, v: check_int(k, v, minimum=1))  # GD epochs k
+
+
+@dataclass(kw_only=True)
 class LMUnlearning(Experiment):
     name: str = "lm_unlearning"
     n_seeds: int = integer(3, lo=1)
@@ -251,5 +276,6 @@ ONE_LAYER = (
     Scaling,
 )
 SCHEMAS: dict[str, type[Experiment]] = {
-    c().name: c for c in (*ONE_LAYER, CDigitsPair, CDigitsOod, CDigitsCompress, LMUnlearning)
+    c().name: c
+    for c in (*ONE_LAYER, CDigitsPair, CDigitsOod, CDigitsCompress, GradientsViT, LMUnlearning)
 }

@@ -89,6 +89,47 @@ def validate_cdigits_compress(cfg: Any) -> CSetup:
     return s
 
 
+def _split_sizes(data: dict, split: tuple[float, float, float]) -> dict[str, int] | None:
+    """Train / val / test sizes of the bundled digits (None for MNIST: known only once read)."""
+    if data.get("source") != "sklearn":
+        return None
+    n = min(1797, data.get("max_images") or 1797)  # sklearn's load_digits holds 1797 images
+    n_train, n_val = round(split[0] * n), round(split[1] * n)
+    return {"train": n_train, "val": n_val, "test": n - n_train - n_val}
+
+
+def validate_gradients_vit(cfg: Any) -> CSetup:
+    from synthetic.digit_tasks import TASKS
+
+    s, c = build_csetup(cfg, ex.GradientsViT), to_container(cfg)
+    exp = c["experiment"]
+    tasks = exp["tasks"]
+    need(len(tasks) >= 2, "experiment.tasks", tasks, "must name at least 2 tasks")
+    for i, t in enumerate(tasks):
+        check_choice(f"experiment.tasks[{i}]", t, sorted(TASKS))
+    need(len(set(tasks)) == len(tasks), "experiment.tasks", tasks, "must not repeat a task")
+    for i, k in enumerate(exp["set_sizes"]):
+        why = f"must be < the number of tasks {len(tasks)} (all tasks are always merged)"
+        need(k < len(tasks), f"experiment.set_sizes[{i}]", k, why)
+    need(
+        max(exp["ks"]) >= 2,
+        "experiment.ks",
+        exp["ks"],
+        "needs some k >= 2 (the error is 0 at k = 1)",
+    )
+    sizes = _split_sizes(c["data"], s.split)
+    if sizes is not None:
+        for key, split in (
+            ("n_train", "train"),
+            ("exact_n", "train"),
+            ("n_eval", "val"),
+            ("n_eval", "test"),
+        ):
+            why = f"must be <= the {split} split's {sizes[split]} digits"
+            need(exp[key] <= sizes[split], f"experiment.{key}", exp[key], why)
+    return s
+
+
 def _path(key: str, value: Any, file: str = "") -> str:
     """``value`` (expanded) if it names a readable UTF-8 text file (or a directory holding a
     transformers ``file``: JSON with a ``model_type``)."""

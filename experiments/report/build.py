@@ -15,6 +15,7 @@ from experiments.report.cdigits import (
 from experiments.report.claims import claims_section, regime_of
 from experiments.report.compression import low_rank_section, pruning_section
 from experiments.report.gather import find_metrics
+from experiments.report.gradients_vit import gradients_vit_section
 from experiments.report.lm import lm_section
 from experiments.report.one_layer import (
     foundation_section,
@@ -37,6 +38,7 @@ SECTIONS = (
     ("low_rank", low_rank_section),
     ("pruning", pruning_section),
     ("gradients", gradients_section),
+    ("gradients_vit", gradients_vit_section),
     ("cdigits_pair", cdigits_pair_section),
     ("cdigits_ood", cdigits_ood_section),
     ("cdigits_compress", cdigits_compress_section),

@@ -42,6 +42,11 @@ HEADLINES = {
     "gradients": "one-epoch exactness {exactness/one_task_rel_error:.1e}; multi-epoch error slope in "
     "η {multi_epoch/loglog_slope:.2f}; epoch-1 update-norm share (SGD, hinge) "
     "{dominance/sgd/hinge/share_epoch1:.3f}, largest {dominance/sgd/hinge/share_max:.3f}",
+    "gradients_vit": "ViT, epoch-1 update-norm share SGD {dominance/sgd/share_epoch1:.3f}, Adam "
+    "{dominance/adam/share_epoch1:.3f}; smallest s_1/max later over tasks SGD {dominance/sgd/ratio_min:.2f}"
+    ", Adam {dominance/adam/ratio_min:.2f}; normalised merge accuracy 1 epoch "
+    "{merge/1_epoch/normalized_acc:.3f}, converged {merge/converged/normalized_acc:.3f} (gap "
+    "{merge/gap/mean:+.1f} points); exactness {exactness/rel_err:.1e}",
     "scaling": "{sweeps/residual/points:.0f} + {sweeps/rows/points:.0f} + {sweeps/beta/points:.0f} "
     "sweep points",
     "regime_search": "{regime/in_scope:.0f} of {regime/combinations:.0f} combinations in scope",

@@ -58,3 +58,32 @@ def lm_unlearning(m: dict[str, Any]) -> dict[str, float]:
         for est in ("logits", "task_vector"):
             out |= stat(f"alpha_hat/{b}/{est}", dig(m, "alpha_hat", b, est))
     return out
+
+
+def gradients_vit(m: dict[str, Any]) -> dict[str, float]:
+    """Exactness; per optimiser the epoch-1 shares (mean over tasks), the smallest dominance ratio
+    s_1 / max_(e≥2) s_e over tasks (the claim is per task) and the fraction of (task, seed) where it
+    holds; the headline merges and the converged − 1-epoch gaps (points)."""
+    out = {"exactness/rel_err": num(m.get("exactness_rel_err"))}
+    for opt in ("sgd", "adam"):
+        d = dig(m, "dominance", opt) or {}
+        tasks = list((d.get("tasks") or {}).values())
+        for key, path, agg in (
+            ("share_epoch1", ("shares", 0), "mean"),
+            ("grad_norm_epoch1", ("grad_norm", 0), "mean"),
+            ("ratio_min", ("ratio", "mean"), "min"),
+            ("grad_ratio_min", ("grad_ratio", "mean"), "min"),
+        ):
+            vals = [num(dig(t, *path)) for t in tasks]
+            value = (sum(vals) / len(vals) if agg == "mean" else min(vals)) if vals else None
+            out[f"dominance/{opt}/{key}"] = num(value)
+        out[f"dominance/{opt}/holds_fraction"] = num(d.get("holds_fraction"))
+        out[f"dominance/{opt}/grad_holds_fraction"] = num(d.get("grad_holds_fraction"))
+    for kind in ("1_epoch", "10_epochs", "converged"):
+        for key in ("acc", "normalized_acc", "loss"):
+            out[f"merge/{kind}/{key}"] = num(dig(m, "merge", kind, f"{key}_mean"))
+    opt = m.get("merge_optimizer", "adam")
+    for agg in ("mean", "tuned"):
+        gaps = dig(m, "merging", opt, "gap", agg, "per_seed") or []
+        out[f"merge/gap/{agg}"] = sum(gaps) / len(gaps) if gaps else num(None)
+    return out

@@ -80,3 +80,25 @@ def update_norm_shares(norms: Sequence[float]) -> np.ndarray:
 def first_epoch_dominates(shares: Sequence[float]) -> bool:
     """Claim 4 (norm part): epoch 1 has the largest update-norm share."""
     return shares[0] >= max(shares[1:])
+
+
+def normalized_epoch_norms(mean_norms: Sequence[float]) -> np.ndarray:
+    """§4.2 / §5(a), the authors' "normalized gradient norm": each epoch's mean minibatch-gradient
+    norm over the sum across the run's epochs (the same normalisation as ``update_norm_shares``)."""
+    return update_norm_shares(mean_norms)
+
+
+def dominance_ratio(shares: Sequence[float]) -> float:
+    """Claim 4 (norm part) as one number: s_1 / max_{e ≥ 2} s_e; the claim says > 1 (epoch 1 is the
+    largest, hence also larger than epoch 2)."""
+    return float(shares[0] / max(shares[1:]))
+
+
+def checkpoint_epoch(fraction: float, epochs: int) -> int:
+    """The epoch-end checkpoint at ``fraction`` of an ``epochs``-epoch run (§5(c)): round(f·E), ≥ 1."""
+    return max(1, round(fraction * epochs))
+
+
+def second_order_term(hg: Any, lr: float, k: int) -> Any:
+    """§3.6 as a vector: τ^(k) + kη g0 ≈ η² k(k−1)/2 H g0 (per parameter tensor of H g0)."""
+    return lr**2 * pair_count(k) * hg
