@@ -17,16 +17,14 @@ one grid chunk list where the time goes. Results go to ``results/bench.json`` (a
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from hydra import compose, initialize_config_dir
 
+from experiments.bench_timing import median_time, profile, timed, train_step_flops
 from experiments.io import atomic_write_json
 from experiments.run import run_experiment
 from models import ModelConfig, TaskVector, TrainConfig, pretrained_model
@@ -40,55 +38,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CPU = torch.device("cpu")
 
 
-def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def matmul_flops_per_s(repeats: int, device: torch.device = CPU) -> float:
-    from experiments.bench_large import timed
-
     a, b = torch.randn(2048, 2048, device=device), torch.randn(2048, 2048, device=device)
     t = timed(lambda: a @ b, device, max(repeats, 10), warmup=3)
     return 2 * 2048**3 / t
 
 
-def train_step_flops(S: int, B: int, P: int, d: int, m: int) -> int:
-    """Matmul FLOPs of one SGD step of S "wv" models: forward + the backward products autograd runs.
-
-    forward (``forward_stacked``): X Wᵀ (BPd²), logits (BP²d), A X (BP²d), (A X) Vᵀ (BPdm), readout (BPm);
-    backward: ∂V = ∂Hᵀ(A X) and ∂(A X) = ∂H V (2·BPdm), ∂A = ∂(A X) Xᵀ (BP²d), ∂q = ∂S X (BP²d),
-    ∂W (BPd²). No gradient flows to X.
-    """
-    fwd = B * P * (d * d + 2 * P * d + d * m + m)
-    bwd = B * P * (2 * d * m + 2 * P * d + d * d)
-    return 2 * S * (fwd + bwd)
-
-
-def _profile(fn: Callable[[], object], rows: int = 6) -> list[dict]:
-    from torch.profiler import ProfilerActivity, profile
-
-    fn()
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        for _ in range(5):
-            fn()
-    events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
-    total = sum(e.self_cpu_time_total for e in events) or 1.0
-    return [
-        {"op": e.key, "share": e.self_cpu_time_total / total, "calls_per_run": e.count // 5}
-        for e in events[:rows]
-    ]
-
-
 def bench_training_step(S: int, repeats: int, device: torch.device = CPU) -> dict:
-    from experiments.bench_large import timed
-
     cfg = ModelConfig()
     P, d, m, B = cfg.n_tokens, cfg.d, cfg.width, TrainConfig().batch_size
     task = make_tasks(pair_geometry(d, 0.0, device=device), TokenConfig())["T1"]
@@ -115,13 +71,11 @@ def bench_training_step(S: int, repeats: int, device: torch.device = CPU) -> dic
         "seconds": t,
         "flops": flops,
         "flops_per_s": flops / t,
-        "profile": _profile(step) if device.type == "cpu" else [],
+        "profile": profile(step) if device.type == "cpu" else [],
     }
 
 
 def bench_grid(repeats: int, device: torch.device = CPU) -> dict:
-    from experiments.bench_large import timed
-
     tasks = make_tasks(pair_geometry(32, 0.0, device=device), TokenConfig())
     psi0 = pretrained_model(ModelConfig(), device=device)
     tvs = [
@@ -145,7 +99,7 @@ def bench_grid(repeats: int, device: torch.device = CPU) -> dict:
         "grid_flops": fl["affine"],
         "naive_flops_per_s": fl["naive"] / t_naive,
         "grid_flops_per_s": fl["affine"] / t_grid,
-        "profile_grid_chunk": _profile(lambda: evaluate_grid(psi0, tvs, chunk, data))
+        "profile_grid_chunk": profile(lambda: evaluate_grid(psi0, tvs, chunk, data))
         if device.type == "cpu"
         else [],
     }

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from experiments.bench_timing import profile, sync, timed, train_step_flops
 from models import ModelConfig, TaskVector, TrainConfig, pretrained_model
 from models.grid import evaluate_grid, grid_2d, grid_flops
 from models.training import finetune, finetune_many, hinge
@@ -25,22 +26,6 @@ from models.transformer import forward_stacked
 from synthetic import TokenConfig, make_tasks, pair_geometry
 
 LARGE = {"m": 2048, "B": 4096, "d": 128, "P": 32}
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def timed(fn, device: torch.device, repeats: int, warmup: int = 1) -> float:
-    """Median seconds of ``fn`` over ``repeats`` runs after ``warmup`` (synchronised on CUDA)."""
-    from experiments.bench import median_time
-
-    def run() -> None:
-        fn()
-        _sync(device)
-
-    return median_time(run, repeats, warmup)
 
 
 def _large_model(shape: dict, device: torch.device):
@@ -52,8 +37,6 @@ def _large_model(shape: dict, device: torch.device):
 
 def bench_large_train(shape: dict, device: torch.device, repeats: int, mm: float) -> dict:
     """One SGD step of one model at ``shape``: seconds, FLOP/s, fraction of the matmul rate."""
-    from experiments.bench import _profile, train_step_flops
-
     tasks, psi0 = _large_model(shape, device)
     params = {n: psi0.params[n].detach().unsqueeze(0).clone().requires_grad_(True) for n in "WV"}
     readout = psi0.readout.unsqueeze(0)
@@ -74,14 +57,12 @@ def bench_large_train(shape: dict, device: torch.device, repeats: int, mm: float
         "flops": flops,
         "flops_per_s": flops / t,
         "train_fraction": flops / t / mm,
-        "profile": _profile(step) if device.type == "cpu" else [],
+        "profile": profile(step) if device.type == "cpu" else [],
     }
 
 
 def bench_large_grid(shape: dict, device: torch.device, repeats: int, mm: float) -> dict:
     """A 4×4 (λ1, λ2) grid on B samples at ``shape`` (chunks of up to 1 GiB)."""
-    from experiments.bench import _profile
-
     tasks, psi0 = _large_model(shape, device)
     gen = torch.Generator().manual_seed(1)
     tvs = [
@@ -104,7 +85,7 @@ def bench_large_grid(shape: dict, device: torch.device, repeats: int, mm: float)
         "flops": fl,
         "flops_per_s": fl / t,
         "grid_fraction": fl / t / mm,
-        "profile": _profile(run, rows=6) if device.type == "cpu" else [],
+        "profile": profile(run, rows=6) if device.type == "cpu" else [],
     }
 
 
@@ -158,11 +139,11 @@ def bench_seeds_64(device: torch.device, steps: int = 50, n_seeds: int = 64) -> 
     t0 = time.perf_counter()
     for c in cfgs:
         finetune(psi0, task, c)
-    _sync(device)
+    sync(device)
     t_loop = time.perf_counter() - t0
     t0 = time.perf_counter()
     finetune_many([psi0] * n_seeds, [task] * n_seeds, cfgs)
-    _sync(device)
+    sync(device)
     t_batch = time.perf_counter() - t0
     return {"seeds": n_seeds, "steps": steps, "loop_seconds": t_loop, "batched_seconds": t_batch,
             "speedup": t_loop / t_batch}  # fmt: skip
