@@ -81,3 +81,19 @@ def test_the_readme_has_the_block_and_points_nowhere_outside_the_repository():
     assert text.count(BEGIN) == 1 and text.count(END) == 1
     assert "../shared" not in text and "shared/reference" not in text
     assert "2504.10957" in text and "2508.16082" in text  # both papers cited by arXiv id
+
+
+def test_scorecard_counts_in_scope_verdicts_and_unaudited_ones_apart():
+    from experiments.report.claims import _count
+
+    rows = [
+        {"verdict": "agrees", "scope": "in"},
+        {"verdict": "disagrees", "scope": "in"},
+        {"verdict": "agrees", "scope": "out"},
+        {"verdict": "agrees"},  # no scope: unaudited
+        {"verdict": "inconclusive", "scope": "unaudited"},
+    ]
+    assert _count(rows) == (
+        "1 agrees, 1 disagrees, 1 out of scope, 2 unaudited (1 agrees, 1 inconclusive)"
+    )
+    assert _count([]) == "—"

@@ -83,11 +83,19 @@ def _preset(folder: str, experiment: str) -> str:
 
 
 def _count(rows: list[dict]) -> str:
-    """In-scope verdict counts, then the out-of-scope and unaudited rows (not counted as verdicts)."""
+    """In-scope verdict counts, then the out-of-scope rows (not counted as verdicts) and the
+    unaudited ones (their verdicts counted apart, in parentheses)."""
     scopes = [r.get("scope", "unaudited") for r in rows]
-    inside = Counter(r["verdict"] for r, s in zip(rows, scopes, strict=True) if s == "in")
-    parts = [f"{n} {v}" for v, n in sorted(inside.items())]
-    parts += [f"{scopes.count(s)} {_SCOPE_WORDS[s]}" for s in _SCOPE_WORDS if s in scopes]
+
+    def verdicts(scope: str) -> list[str]:
+        c = Counter(r["verdict"] for r, s in zip(rows, scopes, strict=True) if s == scope)
+        return [f"{n} {v}" for v, n in sorted(c.items())]
+
+    parts = verdicts("in")
+    if "out" in scopes:
+        parts.append(f"{scopes.count('out')} {_SCOPE_WORDS['out']}")
+    if "unaudited" in scopes:
+        parts.append(f"{scopes.count('unaudited')} unaudited ({', '.join(verdicts('unaudited'))})")
     return ", ".join(parts) or "—"
 
 
