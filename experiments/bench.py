@@ -24,13 +24,12 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_dir
 
-from experiments.bench_timing import median_time, profile, timed, train_step_flops
+from experiments.bench_timing import median_time, profile, sgd_step, timed, train_step_flops
 from experiments.io import atomic_write_json
 from experiments.run import run_experiment
 from models import ModelConfig, TaskVector, TrainConfig, pretrained_model
 from models.grid import evaluate_grid, evaluate_grid_naive, grid_2d, grid_flops
-from models.training import finetune, finetune_many, hinge
-from models.transformer import forward_stacked
+from models.training import finetune, finetune_many
 from synthetic import TokenConfig, make_tasks, pair_geometry
 from synthetic.runtime import tune_cpu_allocator
 
@@ -57,12 +56,7 @@ def bench_training_step(S: int, repeats: int, device: torch.device = CPU) -> dic
     batch = task.sample_seeded(S * B, 0)
     X, y = batch.X.view(S, B, P, d), batch.y.view(S, B)
 
-    def step() -> None:
-        loss = hinge(y * forward_stacked(params, readout, X)).mean(1).sum()
-        grads = torch.autograd.grad(loss, list(params.values()))
-        with torch.no_grad():
-            for p, g in zip(params.values(), grads, strict=True):
-                p.sub_(1e-3 * g)
+    step = sgd_step(params, readout, X, y)
 
     t = timed(step, device, repeats * 20, warmup=10)
     flops = train_step_flops(S, B, P, d, m)

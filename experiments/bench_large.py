@@ -18,11 +18,10 @@ from typing import Any
 
 import torch
 
-from experiments.bench_timing import profile, sync, timed, train_step_flops
+from experiments.bench_timing import profile, sgd_step, sync, timed, train_step_flops
 from models import ModelConfig, TaskVector, TrainConfig, pretrained_model
 from models.grid import evaluate_grid, grid_2d, grid_flops
 from models.training import finetune, finetune_many, hinge
-from models.transformer import forward_stacked
 from synthetic import TokenConfig, make_tasks, pair_geometry
 
 LARGE = {"m": 2048, "B": 4096, "d": 128, "P": 32}
@@ -43,12 +42,7 @@ def bench_large_train(shape: dict, device: torch.device, repeats: int, mm: float
     batch = tasks["T1"].sample_seeded(shape["B"], 0)
     X, y = batch.X.unsqueeze(0), batch.y.unsqueeze(0)
 
-    def step() -> None:
-        loss = hinge(y * forward_stacked(params, readout, X)).mean(1).sum()
-        grads = torch.autograd.grad(loss, list(params.values()))
-        with torch.no_grad():
-            for p, g in zip(params.values(), grads, strict=True):
-                p.sub_(1e-3 * g)
+    step = sgd_step(params, readout, X, y)
 
     t = timed(step, device, repeats)
     flops = train_step_flops(1, shape["B"], shape["P"], shape["d"], shape["m"])

@@ -60,3 +60,18 @@ def profile(fn: Callable[[], object], rows: int = 6) -> list[dict]:
         {"op": e.key, "share": e.self_cpu_time_total / total, "calls_per_run": e.count // 5}
         for e in events[:rows]
     ]
+
+
+def sgd_step(params: dict, readout: torch.Tensor, X: torch.Tensor, y: torch.Tensor):
+    """One plain SGD step (hinge loss) of the stacked one-layer models ``params``, as a closure."""
+    from models.training import hinge
+    from models.transformer import forward_stacked
+
+    def step() -> None:
+        loss = hinge(y * forward_stacked(params, readout, X)).mean(1).sum()
+        grads = torch.autograd.grad(loss, list(params.values()))
+        with torch.no_grad():
+            for p, g in zip(params.values(), grads, strict=True):
+                p.sub_(1e-3 * g)
+
+    return step
