@@ -100,13 +100,7 @@ def bench_lines(b: dict) -> list[str]:
     for label, key in (("default config", "default"), ("200 steps each", "fixed_200_steps")):
         s = (b.get("seeds_8") or {}).get(key)
         if s:
-            rows.append(
-                (
-                    f"(b) 8 seeds, {label}",
-                    f"loop {s['loop_seconds']:.2f} s, batched {s['batched_seconds']:.2f} s: "
-                    f"**{s['speedup']:.2f}×**",
-                )
-            )
+            rows.append((f"(b) 8 seeds, {label}", _loop_vs_batched(s)))
     for label, key in (
         ("1 model", "single"),
         ("8 models", "batched_8"),
@@ -174,10 +168,13 @@ def _large_rows(b: dict) -> list[tuple[str, str]]:
     s = b.get("seeds_64")
     if s:
         rows.append(
-            (
-                f"(g) {s.get('seeds', 64)} seeds, {s['steps']} steps each",
-                f"loop {s['loop_seconds']:.2f} s, "
-                f"batched {s['batched_seconds']:.2f} s: **{s['speedup']:.2f}×**",
-            )
+            (f"(g) {s.get('seeds', 64)} seeds, {s['steps']} steps each", _loop_vs_batched(s))
         )
     return rows  # fmt: skip
+
+
+def _loop_vs_batched(s: dict) -> str:
+    return (
+        f"loop {s['loop_seconds']:.2f} s, batched {s['batched_seconds']:.2f} s: "
+        f"**{s['speedup']:.2f}×**"
+    )
