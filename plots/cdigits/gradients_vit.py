@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from plots.one_layer.gradients import measured_and_predicted, per_k
 from plots.style import THEORY_COLOR, apply_style, plt
 
 OPTS = ("sgd", "adam")
@@ -163,14 +164,8 @@ def exactness_figure(m: dict, *, ratio_tol: float):
     """(a) the multi-epoch error against η per k with the second-order prediction; (b) their ratio."""
     apply_style()
     fig, (ax_e, ax_r) = plt.subplots(1, 2, figsize=(10, 4))
-    table = m["multi_epoch"]
-    ks = sorted({r["k"] for r in table})
-    colors = plt.cm.viridis(np.linspace(0, 0.85, len(ks)))
-    for k, col in zip(ks, colors, strict=True):
-        rows = sorted((r for r in table if r["k"] == k), key=lambda r: r["lr"])
-        lr = [r["lr"] for r in rows]
-        ax_e.plot(lr, [r["error"] for r in rows], "o-", color=col, ms=3, label=f"measured, k = {k}")
-        ax_e.plot(lr, [r["predicted"] for r in rows], "--", color=col, lw=0.9)
+    for k, col, lr, rows in per_k(m["multi_epoch"]):
+        measured_and_predicted(ax_e, k, col, lr, rows)
         ax_r.plot(lr, [r["ratio"] for r in rows], "o-", color=col, ms=3, label=f"k = {k}")
         ax_r.plot(lr, [r.get("residual") for r in rows], "x:", color=col, ms=4)
     ax_e.plot([], [], "k--", lw=0.9, label="η² k(k−1)/2 ‖H∇L‖")

@@ -12,16 +12,25 @@ import numpy as np
 from plots.style import THEORY_COLOR, apply_style, plt
 
 
-def error_panel(ax, m: dict, predicted_slope: float) -> None:
-    """(a) ‖τ_k + kη∇L(θ0)‖ against η per k, with the second-order prediction and the bound."""
-    table = m["multi_epoch"]
+def per_k(table: list[dict]):
+    """(k, colour, η values, rows sorted by η) for each epoch count k of a ``multi_epoch`` table."""
     ks = sorted({r["k"] for r in table})
     colors = plt.cm.viridis(np.linspace(0, 0.85, len(ks)))
     for k, col in zip(ks, colors, strict=True):
         rows = sorted((r for r in table if r["k"] == k), key=lambda r: r["lr"])
-        lr = [r["lr"] for r in rows]
-        ax.plot(lr, [r["error"] for r in rows], "o-", color=col, ms=3, label=f"measured, k = {k}")
-        ax.plot(lr, [r["predicted"] for r in rows], "--", color=col, lw=0.9)
+        yield k, col, [r["lr"] for r in rows], rows
+
+
+def measured_and_predicted(ax, k: int, col, lr: list, rows: list[dict]) -> None:
+    """The measured multi-epoch error of k epochs and its second-order prediction."""
+    ax.plot(lr, [r["error"] for r in rows], "o-", color=col, ms=3, label=f"measured, k = {k}")
+    ax.plot(lr, [r["predicted"] for r in rows], "--", color=col, lw=0.9)
+
+
+def error_panel(ax, m: dict, predicted_slope: float) -> None:
+    """(a) ‖τ_k + kη∇L(θ0)‖ against η per k, with the second-order prediction and the bound."""
+    for k, col, lr, rows in per_k(m["multi_epoch"]):
+        measured_and_predicted(ax, k, col, lr, rows)
         ax.plot(lr, [r["bound"] for r in rows], ":", color=col, lw=0.9)
     ax.plot([], [], "k--", lw=0.9, label="η² k(k−1)/2 ‖H∇L‖")
     ax.plot([], [], "k:", lw=0.9, label="bound η² β̂ G k(k−1)/2")
