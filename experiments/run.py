@@ -110,7 +110,6 @@ def remove_stale_temps(out_dir: Path) -> None:
 
 def _run_locked(spec: Spec, cfg: DictConfig, setup: Any, out_dir: Path, key: str) -> dict:
     """Run the job (its directory locked): compute, publish, log."""
-    from experiments.summary import summarize
     from synthetic.runtime import tune_cpu_allocator  # the heavy imports (torch) happen from here
 
     tune_cpu_allocator()
@@ -121,7 +120,7 @@ def _run_locked(spec: Spec, cfg: DictConfig, setup: Any, out_dir: Path, key: str
     tracker = Tracker(resolved.get("logging", {}), resolved, out_dir, who)
     try:
         metrics = compute_and_publish(spec, cfg, setup, out_dir, key)
-        tracker.log_metrics(metrics, out_dir, summarize(metrics, spec.summary))
+        tracker.log_metrics(metrics, out_dir, spec.summary)
     except BaseException:
         tracker.finish(exit_code=1)
         raise

@@ -89,12 +89,16 @@ class Tracker:
             )
         self.failed = True
 
-    def log_metrics(self, metrics: dict[str, Any], out_dir: Path, summary: dict[str, Any]) -> None:
-        """Summary first (the headline numbers), then curves, tables, figures and the artifact."""
+    def log_metrics(self, metrics: dict[str, Any], out_dir: Path, summary: str | None) -> None:
+        """Summary first (the headline numbers of ``experiments.summary``; ``summary`` names the
+        experiment's function), then curves, tables, figures and the artifact. Nothing is computed
+        when wandb is off, and a failure here is logged, never raised."""
         if self.run is None:
             return
         try:
-            for key, value in summary.items():
+            from experiments.summary import summarize
+
+            for key, value in summarize(metrics, summary).items():
                 self.run.summary[key] = value
             log_curves(self.run, metrics)
             self._log_tables(metrics)
