@@ -17,16 +17,19 @@ PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradic
 PROOF_PRESETS := foundation task_pair_irrelevant task_pair_aligned task_pair_contradictory phase_diagram ood \
                  ood_span low_rank pruning
 RECOMPUTE ?= false
-LAUNCHER ?=
+# make reproduce sends the presets through a Hydra launcher: two multiruns (the default regime, the
+# proof regime) at once, each JOBS jobs at a time with THREADS threads per job. The default `cores`
+# (joblib) keeps its worker processes, so torch, wandb and the experiment code are imported once per
+# worker, not once per job. On 2 cores single-threaded jobs beat two-threaded ones (a small model's
+# step is faster on one thread), and the numbers are the same (one machine, any thread count). The
+# slowest presets go first; jobs that need the same fine-tuned model share it through the cache's
+# per-model lock. LAUNCHER=slurm|ray_cluster|local sends the same jobs to a cluster (LAUNCH_ARGS).
+LAUNCHER ?= cores
 LAUNCH_ARGS ?=
-# make reproduce runs JOBS jobs at once with THREADS threads each: on 2 cores two single-threaded jobs
-# beat one two-threaded job (a small model's step is faster on one thread), and the numbers are the
-# same (one machine, any thread count). The slowest presets go first; jobs that need the same
-# fine-tuned model share it through the cache's per-model lock.
 JOBS ?= 2
 THREADS ?= 1
-LONG := cdigits_ood gradients ood_span lm_unlearning cdigits_compress ood phase_diagram cdigits_pair \
-        gradients_vit
+LONG := cdigits_ood gradients ood_span lm_unlearning cdigits_compress gradients_vit ood phase_diagram \
+        cdigits_pair
 PROOF_LONG := ood_span ood phase_diagram
 
 .DEFAULT_GOAL := help
@@ -64,28 +67,22 @@ bench: $(STAMP) ## Benchmark training and grid evaluation, large shapes, the ViT
 bench-gpu: $(STAMP) ## The same benchmark on CUDA (one command for a GPU machine); writes results/bench_gpu.json
 	$(BIN)/python -m experiments.bench --device cuda --out $(RESULTS)/bench_gpu.json
 
-reproduce: $(STAMP) ## Run every experiment preset into results/ (JOBS at a time, THREADS each; LAUNCHER=local|slurm|ray_cluster|cores sends them through that Hydra launcher), draw the cross-run figures, build results/REPORT.md (RECOMPUTE=true reruns finished jobs)
-ifeq ($(LAUNCHER),)
+reproduce: $(STAMP) ## Run every experiment preset into results/ (two Hydra multiruns, JOBS jobs at a time, THREADS threads each; LAUNCHER=slurm|ray_cluster|local for a cluster), draw the cross-run figures, build results/REPORT.md (RECOMPUTE=true reruns finished jobs)
 	@start=$$(date +%s); \
-	{ for p in $(LONG); do echo "experiment=$$p hydra.run.dir=$(RESULTS)/$$p"; done; \
-	   for p in $(PROOF_LONG); do echo "experiment=$$p regime=proof hydra.run.dir=$(RESULTS)/proof/$$p"; done; \
-	   for p in $(filter-out $(LONG),$(PRESETS)); do echo "experiment=$$p hydra.run.dir=$(RESULTS)/$$p"; done; \
-	   for p in $(filter-out $(PROOF_LONG),$(PROOF_PRESETS)); do \
-	     echo "experiment=$$p regime=proof hydra.run.dir=$(RESULTS)/proof/$$p"; done; } | \
-	  OMP_NUM_THREADS=$(THREADS) xargs -P $(JOBS) -L 1 sh -c '$(BIN)/python -m experiments.run "$$@" recompute=$(RECOMPUTE)' job \
-	&& $(record_wall)
-else
-	@start=$$(date +%s); \
-	$(call sweep,$(PRESETS),$(RESULTS),) & default=$$!; \
-	$(call sweep,$(PROOF_PRESETS),$(RESULTS)/proof,regime=proof) & proof=$$!; \
-	wait $$default && wait $$proof && $(record_wall)
-endif
+	$(call sweep,$(call slowest_first,$(PRESETS),$(LONG)),$(RESULTS),) & default=$$!; \
+	$(call sweep,$(call slowest_first,$(PROOF_PRESETS),$(PROOF_LONG)),$(RESULTS)/proof,regime=proof) & proof=$$!; \
+	wait $$default; d=$$?; wait $$proof; p=$$?; \
+	if [ $$d -ne 0 ] || [ $$p -ne 0 ]; then echo "make reproduce: a job failed (see the lines above)" >&2; exit 1; fi; \
+	$(record_wall)
 	$(BIN)/python -m experiments.figures --results $(RESULTS)
 	$(BIN)/python -m experiments.report --results $(RESULTS)
 
+# Presets $(1) with those of $(2) first, in $(2)'s order.
+slowest_first = $(filter $(1),$(2)) $(filter-out $(2),$(1))
 # One Hydra multirun over presets $(1) into $(2)/<preset>/ through hydra/launcher=$(LAUNCHER), with the
 # extra overrides $(3) and LAUNCH_ARGS (e.g. LAUNCH_ARGS="hydra.launcher.partition=cpu" for SLURM).
-sweep = $(BIN)/python -m experiments.run -m hydra/launcher=$(LAUNCHER) \
+sweep = OMP_NUM_THREADS=$(THREADS) $(BIN)/python -m experiments.run -m hydra/launcher=$(LAUNCHER) \
+	$(if $(filter cores,$(LAUNCHER)),hydra.launcher.n_jobs=$(JOBS)) \
 	experiment=$(subst $(space),$(comma),$(strip $(1))) $(3) recompute=$(RECOMPUTE) \
 	hydra.sweep.dir=$(2) 'hydra.sweep.subdir=$${hydra:runtime.choices.experiment}' $(LAUNCH_ARGS)
 # results/reproduce.json: the whole run's wall time (read by the README's results block).

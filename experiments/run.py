@@ -164,6 +164,21 @@ def compute_and_publish(spec: Spec, cfg: DictConfig, setup: Any, out_dir: Path, 
     return publish(spec, results, out_dir, key)
 
 
+class JobFailed(RuntimeError):
+    """A job of a multirun failed (its error is already logged): the launcher records it and runs the
+    other jobs; the sweep exits 1 at the end."""
+
+
+def job_failed(code: int, err: Exception) -> None:
+    """Exit with ``code`` from a single run; in a multirun raise instead, since an exit would take the
+    launcher's worker process (joblib) and every job still queued on it down with it."""
+    from hydra.types import RunMode
+
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        raise JobFailed(f"{type(err).__name__}: {err}") from None
+    sys.exit(code)
+
+
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
@@ -171,10 +186,10 @@ def main(cfg: DictConfig) -> None:
         metrics = run_experiment(cfg, out_dir)
     except ConfigError as err:
         print(f"ConfigError: {err}", file=sys.stderr)
-        sys.exit(2)
+        job_failed(2, err)
     except (OSError, FloatingPointError) as err:  # a full disk (earlier results are intact: every
         log.error("%s: %s", type(err).__name__, err)  # write is atomic), a divergence
-        sys.exit(1)
+        job_failed(1, err)
     log.info(
         "[%s] %s -> %s/metrics.json%s",
         cfg.experiment.name,

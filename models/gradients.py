@@ -30,6 +30,27 @@ def gradient(params: Mapping[str, torch.Tensor], readout, X, y, loss: str = "log
     return {k: gi.detach() for k, gi in zip(p, g, strict=True)}
 
 
+def hessian_operator(
+    params: Mapping[str, torch.Tensor], readout, X, y, loss: str = "logistic"
+) -> Callable[[Mapping[str, torch.Tensor]], Params]:
+    """v ↦ H v at ``params`` by double back-propagation (exact, no finite differences).
+
+    The gradient's graph is built once and kept, so each product costs one backward pass through it
+    (the forward pass and the first backward are not repeated: power iteration calls it many times).
+    """
+    p = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+    g = torch.autograd.grad(
+        full_batch_loss(p, readout, X, y, loss), list(p.values()), create_graph=True
+    )
+
+    def matvec(vec: Mapping[str, torch.Tensor]) -> Params:
+        dot = sum((gi * vec[k]).sum() for k, gi in zip(p, g, strict=True))
+        hv = torch.autograd.grad(dot, list(p.values()), retain_graph=True)
+        return {k: h.detach() for k, h in zip(p, hv, strict=True)}
+
+    return matvec
+
+
 def hvp(
     params: Mapping[str, torch.Tensor],
     vec: Mapping[str, torch.Tensor],
@@ -38,14 +59,8 @@ def hvp(
     y,
     loss: str = "logistic",
 ) -> Params:
-    """H v at ``params`` by double back-propagation (exact, no finite differences)."""
-    p = {k: v.detach().requires_grad_(True) for k, v in params.items()}
-    g = torch.autograd.grad(
-        full_batch_loss(p, readout, X, y, loss), list(p.values()), create_graph=True
-    )
-    dot = sum((gi * vec[k]).sum() for k, gi in zip(p, g, strict=True))
-    hv = torch.autograd.grad(dot, list(p.values()))
-    return {k: h.detach() for k, h in zip(p, hv, strict=True)}
+    """H v at ``params`` (one product: ``hessian_operator`` for many)."""
+    return hessian_operator(params, readout, X, y, loss)(vec)
 
 
 def norm(v: Mapping[str, torch.Tensor]) -> float:
@@ -95,8 +110,9 @@ def hessian_norm(
     params, readout, X, y, loss: str = "logistic", iters: int = 50, seed: int = 0
 ) -> float:
     """‖H‖₂ at ``params`` by power iteration on Hessian-vector products."""
+    hv = hessian_operator(params, readout, X, y, loss)
     return power_iteration(
-        lambda v: flat(hvp(params, unflat(v, params), readout, X, y, loss)).to(torch.float64),
+        lambda v: flat(hv(unflat(v, params))).to(torch.float64),
         sum(t.numel() for t in params.values()),
         iters=iters,
         seed=seed,

@@ -215,6 +215,23 @@ def test_tiny_sweep_runs_on_joblib_and_submitit_local(tmp_path, launcher):
     assert (sweep / "REPORT.md").read_text().count("| task_pair (data.alpha=") >= 4  # 3 rows each
 
 
+@pytest.mark.slow
+def test_a_failed_job_of_a_joblib_multirun_leaves_the_others_running(tmp_path):
+    """A diverging job exits its single run with 1; inside a multirun it must not take the worker
+    process (and the jobs queued on it) down: the other job finishes, the sweep exits 1 at the end."""
+    sweep = tmp_path / "sweep"
+    r = _cli(
+        ["-m", "experiment=task_pair_irrelevant", "train.lr=1e30,1.0", *TINY,
+         "hydra/launcher=cores", "hydra.launcher.n_jobs=1", f"hydra.sweep.dir={sweep}",
+         f"cache_dir={tmp_path / 'cache'}"],
+        timeout=600,
+    )  # fmt: skip
+    assert r.returncode == 1
+    assert "FloatingPointError: non-finite training loss" in r.stderr
+    jobs = [json.loads(p.read_text()) for p in sweep.rglob("metrics.json")]
+    assert [j["config"]["train"]["lr"] for j in jobs] == [1.0]
+
+
 def test_slurm_launcher_composes_and_builds_its_submission_objects(tmp_path):
     from hydra.utils import instantiate
 

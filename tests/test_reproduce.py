@@ -1,5 +1,5 @@
-"""``make reproduce`` through a Hydra launcher (LAUNCHER=...), on two tiny presets: the cluster code
-path (submitit) run on this machine."""
+"""``make reproduce`` on two tiny presets through its default launcher (joblib, ``cores``) and through
+the cluster code path (submitit) run on this machine (``LAUNCHER=local``)."""
 
 import json
 import subprocess
@@ -12,14 +12,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_make_reproduce_through_the_submitit_launcher_builds_the_report(tmp_path):
+@pytest.mark.parametrize("launcher", ["", "local"])
+def test_make_reproduce_builds_the_report_through_each_launcher(tmp_path, launcher):
     venv = Path(sys.prefix)
     stamp = tmp_path / "stamp"  # newer than pyproject.toml: make installs nothing into this venv
     stamp.touch()
     tiny = f"experiment.n_seeds=1 data.n_test=128 train.n_val=128 logging.wandb.mode=disabled cache_dir={tmp_path / 'cache'}"
     r = subprocess.run(
         ["make", "reproduce", f"VENV={venv}", f"STAMP={stamp}",
-         "LAUNCHER=local", "PRESETS=foundation task_pair_aligned", "PROOF_PRESETS=foundation",
+         *([f"LAUNCHER={launcher}"] if launcher else []), "PRESETS=foundation task_pair_aligned", "PROOF_PRESETS=foundation",
          f"RESULTS={tmp_path / 'results'}", f"LAUNCH_ARGS={tiny}"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
@@ -33,5 +34,5 @@ def test_make_reproduce_through_the_submitit_launcher_builds_the_report(tmp_path
     )
     report = (results / "REPORT.md").read_text()
     assert "## Claims" in report and "| task_pair_aligned |" in report
-    assert json.loads((results / "reproduce.json").read_text())["launcher"] == "local"
+    assert json.loads((results / "reproduce.json").read_text())["launcher"] == (launcher or "cores")
     assert (results / "figure1.png").exists()

@@ -8,6 +8,7 @@ command line first (each value of a sweep once) and names the key, the value and
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import re
 from pathlib import Path
@@ -105,13 +106,20 @@ def unread_hydra_key(cfg, added: list) -> str | None:
 
 
 def _compose(config: str, overrides: list[str], hydra: bool = False):
+    """The composed config (read-only use: one composition per distinct command line, since a sweep
+    over one key composes each job both as a variant and as a job)."""
+    return _compose_once(config, tuple(overrides), hydra)
+
+
+@functools.cache
+def _compose_once(config: str, overrides: tuple[str, ...], hydra: bool):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(version_base="1.3", config_dir=str(CONF)):
-            return compose(config, overrides=overrides, return_hydra_config=hydra)
+            return compose(config, overrides=list(overrides), return_hydra_config=hydra)
     finally:
         GlobalHydra.instance().clear()
 
