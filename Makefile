@@ -33,7 +33,7 @@ LONG := cdigits_ood gradients ood_span lm_unlearning cdigits_compress gradients_
 PROOF_LONG := ood_span ood phase_diagram
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast lint format bench bench-gpu reproduce compare docs docs-check docs-figures report clean sweep-cores sweep-local
+.PHONY: help venv test test-fast lint format bench bench-gpu reproduce time-reproduce compare docs docs-check docs-figures report clean sweep-cores sweep-local
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -76,6 +76,10 @@ reproduce: $(STAMP) ## Run every experiment preset into results/ (two Hydra mult
 	$(record_wall)
 	$(BIN)/python -m experiments.figures --results $(RESULTS)
 	$(BIN)/python -m experiments.report --results $(RESULTS)
+
+time-reproduce: $(STAMP) ## Time RUNS cold-cache make reproduce runs under GNU time into results/timing.json, labelled LABEL (REPO=a worktree of another commit; REPRO_ARGS="JOBS=1 THREADS=2"); make docs shows the medians
+	$(BIN)/python -m experiments.timing --label $(or $(LABEL),after) --runs $(or $(RUNS),3) \
+	  --repo $(or $(REPO),.) --out $(RESULTS)/timing.json -- $(REPRO_ARGS)
 
 # Presets $(1) with those of $(2) first, in $(2)'s order.
 slowest_first = $(filter $(1),$(2)) $(filter-out $(2),$(1))

@@ -24,7 +24,14 @@ from experiments.theory.gradients import (
     update_norm_shares,
 )
 from models import ModelConfig, TaskVector, finetune, pretrained_model
-from models.gradients import gd_trajectory, gradient, hvp, norm, power_iteration
+from models.gradients import (
+    gd_trajectory,
+    gradient,
+    hessian_operator,
+    hvp,
+    norm,
+    power_iteration,
+)
 from synthetic import TokenConfig, make_task, orthonormal_geometry
 from synthetic.runtime import derive_seed, generator
 from tests.composed import headline_numbers
@@ -101,6 +108,21 @@ def test_hvp_is_symmetric(tiny):
     a = sum((hu[n] * w[n]).sum() for n in th)
     b = sum((hw[n] * u[n]).sum() for n in th)
     assert float(a) == pytest.approx(float(b), rel=1e-9)
+
+
+def test_hessian_operator_reuses_one_graph_and_gives_each_product_exactly(tiny):
+    """Power iteration applies one operator many times: each product must equal a fresh ``hvp``
+    bit for bit (the same operations on the same graph), in any order."""
+    psi0, tasks = tiny
+    data = tasks[1].sample_seeded(32, 3)
+    th = {n: v.detach() for n, v in psi0.params.items()}
+    gen = torch.Generator().manual_seed(2)
+    vs = [{n: torch.randn(v.shape, generator=gen, dtype=v.dtype) for n, v in th.items()}
+          for _ in range(3)]  # fmt: skip
+    op = hessian_operator(th, psi0.readout, data.X, data.y)
+    for v in [*vs, vs[0]]:
+        fresh = hvp(th, v, psi0.readout, data.X, data.y)
+        assert all(torch.equal(op(v)[n], fresh[n]) for n in th)
 
 
 def test_theory_mean_of_one_epoch_vectors_is_one_step_on_the_mean_gradient():

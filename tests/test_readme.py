@@ -54,6 +54,14 @@ def test_results_block_holds_provenance_scorecard_and_one_line_per_job(tmp_path)
     row = next(ln for ln in block if ln.startswith("| `proof/task_pair_x` |"))
     assert row.startswith("| `proof/task_pair_x` | proof | α̂ 0.457 ± 0.010; addition λ 0.6")
     assert row.endswith("| 12 s |")
+    assert "Whole-process timings" not in text  # no results/timing.json: no table
+    run = {"label": "after", "commit": "abc", "wall_seconds": 600.0, "user_seconds": 1100.0,
+           "system_seconds": 5.0, "cpu_percent": 184.0, "max_rss_kb": 1.0, "jobs": {"a": 9.0}}  # fmt: skip
+    (tmp_path / "timing.json").write_text(json.dumps({"runs": [run]}))
+    text = "\n".join(results_block(tmp_path))
+    assert (
+        "Whole-process timings" in text and "| **whole `make reproduce`** | **10.0 min** |" in text
+    )
 
 
 def test_update_readme_rewrites_only_the_block_and_check_reports_staleness(tmp_path):
