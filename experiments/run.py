@@ -219,7 +219,14 @@ def precheck_output_dirs(argv: list[str]) -> str | None:
 
 
 if __name__ == "__main__":
+    import warnings
+
     from experiments.config.compose import composition_problem
+
+    # The joblib launcher's workers restart themselves once their memory has grown by 300 MB since
+    # their first job (loky's leak guard; the heap is kept on purpose: synthetic.runtime) and the
+    # parent warns each time. A restarted worker is a fresh process: nothing is lost or changed.
+    warnings.filterwarnings("ignore", "A worker stopped while some jobs", UserWarning)
 
     argv = sys.argv[1:]
     problem = (
