@@ -170,9 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for i in range(1 if a.adopt else a.runs):
         if a.adopt:
-            rec = record(
-                a.label, Path(a.adopt[0]).read_text(), Path(a.adopt[1]), a.repo, a.make_args
-            )
+            usage = parse_gnu_time(Path(a.adopt[0]).read_text())
+            rec = record(a.label, usage, Path(a.adopt[1]), a.repo, a.make_args)
         else:
             rec = time_one(a.repo, a.make_args, a.label)
         old = json.loads(a.out.read_text()) if a.out.exists() else {"runs": []}

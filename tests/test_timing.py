@@ -78,6 +78,17 @@ def test_each_run_is_a_cold_cache_make_reproduce_recorded_in_timing_json(tmp_pat
     assert jobs == "7" and "reproduce-timing-" in cache and not Path(cache).exists()
 
 
+def test_a_run_made_by_hand_under_gnu_time_is_adopted(tmp_path):
+    (tmp_path / "time.txt").write_text(REPORT)
+    (tmp_path / "results" / "a").mkdir(parents=True)
+    (tmp_path / "results" / "a" / "run.json").write_text('{"wall_seconds": 3.0}')
+    out = tmp_path / "timing.json"
+    args = ["--label", "after", "--out", str(out), "--adopt", str(tmp_path / "time.txt")]
+    assert timing.main([*args, str(tmp_path / "results")]) == 0
+    (run,) = json.loads(out.read_text())["runs"]
+    assert run["wall_seconds"] == 13 * 60 + 58.2 and run["jobs"] == {"a": 3.0}
+
+
 def test_bad_arguments_fail_in_one_line_before_any_run(tmp_path, capsys):
     assert timing.main(["--label", "x", "--runs", "0"]) == 2
     assert capsys.readouterr().err.strip() == "ConfigError: --runs=0 is invalid: must be >= 1"
