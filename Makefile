@@ -23,7 +23,8 @@ RECOMPUTE ?= false
 # worker, not once per job. On 2 cores single-threaded jobs beat two-threaded ones (a small model's
 # step is faster on one thread), and the numbers are the same (one machine, any thread count). The
 # slowest presets go first; jobs that need the same fine-tuned model share it through the cache's
-# per-model lock. LAUNCHER=slurm|ray_cluster|local sends the same jobs to a cluster (LAUNCH_ARGS).
+# per-model lock. LAUNCHER=slurm|ray_cluster sends the same jobs to a cluster (LAUNCH_ARGS; there the
+# launcher's cpus_per_task/num_cpus, not THREADS, sets the threads); local runs submitit here.
 LAUNCHER ?= cores
 LAUNCH_ARGS ?=
 JOBS ?= 2
@@ -77,7 +78,7 @@ reproduce: $(STAMP) ## Run every experiment preset into results/ (two Hydra mult
 	$(BIN)/python -m experiments.figures --results $(RESULTS)
 	$(BIN)/python -m experiments.report --results $(RESULTS)
 
-time-reproduce: $(STAMP) ## Time RUNS cold-cache make reproduce runs under GNU time into results/timing.json, labelled LABEL (REPO=a worktree of another commit; REPRO_ARGS="JOBS=1 THREADS=2"); make docs shows the medians
+time-reproduce: $(STAMP) ## Time RUNS cold-cache make reproduce runs (wall, CPU, per job) into results/timing.json, labelled LABEL (REPO=a worktree of another commit; REPRO_ARGS="JOBS=1 THREADS=2"); make docs shows the medians
 	$(BIN)/python -m experiments.timing --label $(or $(LABEL),after) --runs $(or $(RUNS),3) \
 	  --repo $(or $(REPO),.) --out $(RESULTS)/timing.json -- $(REPRO_ARGS)
 
@@ -85,7 +86,8 @@ time-reproduce: $(STAMP) ## Time RUNS cold-cache make reproduce runs under GNU t
 slowest_first = $(filter $(1),$(2)) $(filter-out $(2),$(1))
 # One Hydra multirun over presets $(1) into $(2)/<preset>/ through hydra/launcher=$(LAUNCHER), with the
 # extra overrides $(3) and LAUNCH_ARGS (e.g. LAUNCH_ARGS="hydra.launcher.partition=cpu" for SLURM).
-sweep = OMP_NUM_THREADS=$(THREADS) $(BIN)/python -m experiments.run -m hydra/launcher=$(LAUNCHER) \
+sweep = $(if $(filter cores local,$(LAUNCHER)),OMP_NUM_THREADS=$(THREADS)) \
+	$(BIN)/python -m experiments.run -m hydra/launcher=$(LAUNCHER) \
 	$(if $(filter cores,$(LAUNCHER)),hydra.launcher.n_jobs=$(JOBS)) \
 	experiment=$(subst $(space),$(comma),$(strip $(1))) $(3) recompute=$(RECOMPUTE) \
 	hydra.sweep.dir=$(2) 'hydra.sweep.subdir=$${hydra:runtime.choices.experiment}' $(LAUNCH_ARGS)
