@@ -90,6 +90,7 @@ def summarize(runs: list[dict]) -> dict[str, dict]:
         out[label] = {
             "n": len(rs),
             "commits": sorted({str(r["commit"]) for r in rs}),
+            "commands": sorted({" ".join(["make reproduce", *r.get("make_args", [])]) for r in rs}),
             **{k: statistics.median(r[k] for r in rs) for k in GNU_TIME.values()},
             "jobs": {
                 j: statistics.median(r["jobs"][j] for r in rs if j in r["jobs"]) for j in jobs
@@ -109,6 +110,7 @@ def timing_lines(timing: dict) -> list[str]:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
 
     row("commit", [", ".join(s[lab]["commits"]) for lab in labels])
+    row("command", [", ".join(f"`{c}`" for c in s[lab]["commands"]) for lab in labels])
     row(
         "**whole `make reproduce`**",
         [f"**{s[lab]['wall_seconds'] / 60:.1f} min**" for lab in labels],

@@ -49,7 +49,9 @@ def test_medians_per_label_and_per_job_and_the_table():
     assert list(s) == ["before", "after"] and s["after"]["n"] == 3
     assert s["after"]["wall_seconds"] == 840.0 and s["before"]["wall_seconds"] == 1700.0
     assert s["after"]["jobs"] == {"a": 60.0, "proof/b": 7.0}
+    runs[0]["make_args"] = ["JOBS=1", "THREADS=2"]
     lines = timing.timing_lines({"runs": runs})
+    assert "| command | `make reproduce JOBS=1 THREADS=2` | `make reproduce` |" in lines
     assert lines[0] == "| | before (1 run) | after (3 runs) |"
     assert "| **whole `make reproduce`** | **28.3 min** | **14.0 min** |" in lines
     assert lines.index("| `a` | 100 s | 60 s |") < lines.index("| `proof/b` | 10 s | 7 s |")

@@ -146,8 +146,9 @@ def results_block(results: Path) -> list[str]:
     if timing and timing.get("runs"):
         lines += [
             "",
-            "**Whole-process timings** (`make time-reproduce`: cold model cache, GNU `time -v`, "
-            "median over runs; per job its own wall time; `results/timing.json`):",
+            "**Whole-process timings** (`make time-reproduce`: cold model cache, median over runs, "
+            "`results/timing.json`). Per job: its own wall time, which in a concurrent run is "
+            "shared with the jobs running beside it, so only the whole run compares launchers:",
             "",
         ]
         lines += timing_lines(timing)  # experiments.timing
