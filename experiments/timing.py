@@ -100,9 +100,10 @@ def summarize(runs: list[dict]) -> dict[str, dict]:
 
 
 def timing_lines(timing: dict) -> list[str]:
-    """The README's table: per label the median whole-run wall time, CPU use, then per job."""
+    """The README's table: per label ("before" first) the median whole-run wall time, the speed-up
+    over "before", CPU use, then per job (slowest first in the first column)."""
     s = summarize(timing["runs"])
-    labels = list(s)
+    labels = sorted(s, key=lambda lab: lab != "before")
     head = [f"{lab} ({s[lab]['n']} run{'s' if s[lab]['n'] > 1 else ''})" for lab in labels]
     lines = ["| | " + " | ".join(head) + " |", "|---" * (len(labels) + 1) + "|"]
 
@@ -115,11 +116,14 @@ def timing_lines(timing: dict) -> list[str]:
         "**whole `make reproduce`**",
         [f"**{s[lab]['wall_seconds'] / 60:.1f} min**" for lab in labels],
     )
+    if "before" in s:
+        base = s["before"]["wall_seconds"]
+        row("speed-up over before", [f"{base / s[lab]['wall_seconds']:.2f}×" for lab in labels])
     row("CPU use", [f"{s[lab]['cpu_percent']:.0f}%" for lab in labels])
     row("user time", [f"{s[lab]['user_seconds']:.0f} s" for lab in labels])
     jobs = sorted(
         {j for lab in labels for j in s[lab]["jobs"]},
-        key=lambda j: -s[labels[-1]]["jobs"].get(j, 0),
+        key=lambda j: -s[labels[0]]["jobs"].get(j, 0),
     )
     for j in jobs:
         row(

@@ -40,20 +40,21 @@ def _run(label, wall, jobs):
 
 def test_medians_per_label_and_per_job_and_the_table():
     runs = [
-        _run("before", 1700.0, {"a": 100.0, "proof/b": 10.0}),
         _run("after", 900.0, {"a": 50.0, "proof/b": 8.0}),
+        _run("before", 1700.0, {"a": 100.0, "proof/b": 10.0}),
         _run("after", 840.0, {"a": 70.0}),  # a job missing from one run: median of the others
         _run("after", 600.0, {"a": 60.0, "proof/b": 6.0}),
     ]
     s = timing.summarize(runs)
-    assert list(s) == ["before", "after"] and s["after"]["n"] == 3
+    assert list(s) == ["after", "before"] and s["after"]["n"] == 3
     assert s["after"]["wall_seconds"] == 840.0 and s["before"]["wall_seconds"] == 1700.0
     assert s["after"]["jobs"] == {"a": 60.0, "proof/b": 7.0}
-    runs[0]["make_args"] = ["JOBS=1", "THREADS=2"]
+    runs[1]["make_args"] = ["JOBS=1", "THREADS=2"]
     lines = timing.timing_lines({"runs": runs})
     assert "| command | `make reproduce JOBS=1 THREADS=2` | `make reproduce` |" in lines
     assert lines[0] == "| | before (1 run) | after (3 runs) |"
-    assert "| **whole `make reproduce`** | **28.3 min** | **14.0 min** |" in lines
+    assert "| **whole `make reproduce`** | **28.3 min** | **14.0 min** |" in lines  # before first
+    assert "| speed-up over before | 1.00× | 2.02× |" in lines
     assert lines.index("| `a` | 100 s | 60 s |") < lines.index("| `proof/b` | 10 s | 7 s |")
 
 
