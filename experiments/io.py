@@ -69,14 +69,14 @@ def split_volatile(obj: Any, top: bool = True) -> tuple[Any, Any]:
             else:
                 s_, v_ = split_volatile(v, False)
                 stable[k] = s_
-                if v_ not in (None, {}, []) and not (
-                    isinstance(v_, list) and all(x in (None, {}) for x in v_)
-                ):
+                if v_ is not None and v_ != {}:
                     vol[k] = v_
         return stable, vol
     if isinstance(obj, list):
         parts = [split_volatile(v, False) for v in obj]
-        return [p[0] for p in parts], [p[1] for p in parts]
+        vols = [p[1] for p in parts]
+        none = all(v is None or v == {} for v in vols)  # nested lists of numbers: no volatile part
+        return [p[0] for p in parts], None if none else vols
     return obj, None
 
 
