@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -136,6 +135,8 @@ def timing_lines(timing: dict) -> list[str]:
 def time_one(repo: Path, args: list[str], label: str) -> dict:
     """One cold-cache ``make reproduce`` in ``repo``; its record. The times are the resource usage
     of the waited-for process tree, the numbers GNU ``time -v`` reports (both read ``wait4``)."""
+    import resource  # POSIX only: the README's table (timing_lines) must import anywhere
+
     with tempfile.TemporaryDirectory(prefix="reproduce-timing-") as tmp:
         results, stamp = Path(tmp) / "results", Path(tmp) / "stamp"
         stamp.touch()  # newer than any pyproject.toml: make installs nothing into the ready .venv
@@ -144,7 +145,9 @@ def time_one(repo: Path, args: list[str], label: str) -> dict:
         env = {**os.environ, "TA_CACHE_DIR": str(Path(tmp) / "cache")}  # a cold model cache
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+        done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise SystemExit(f"make reproduce failed in {repo} (exit {done.returncode}); no record")
         wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
@@ -173,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not (a.repo / "Makefile").exists():
         print(f"ConfigError: --repo={a.repo} is invalid: it has no Makefile", file=sys.stderr)
+        return 2
+    missing = [f for f in (a.adopt or []) if not Path(f).exists()]
+    if missing:
+        print(f"ConfigError: --adopt={missing[0]} is invalid: no such file or directory",
+              file=sys.stderr)  # fmt: skip
         return 2
     for i in range(1 if a.adopt else a.runs):
         if a.adopt:

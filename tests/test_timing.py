@@ -97,3 +97,14 @@ def test_bad_arguments_fail_in_one_line_before_any_run(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == "ConfigError: --runs=0 is invalid: must be >= 1"
     assert timing.main(["--label", "x", "--repo", str(tmp_path)]) == 2
     assert "--repo=" in capsys.readouterr().err
+    assert timing.main(["--label", "x", "--adopt", str(tmp_path / "no.txt"), str(tmp_path)]) == 2
+    assert "--adopt=" in capsys.readouterr().err
+
+
+def test_a_failing_make_reproduce_records_nothing(tmp_path):
+    repo, out = tmp_path / "repo", tmp_path / "timing.json"
+    repo.mkdir()
+    (repo / "Makefile").write_text("reproduce:\n\texit 3\n")
+    with pytest.raises(SystemExit, match="exit 2"):  # make reports a failed recipe as 2
+        timing.main(["--label", "after", "--runs", "1", "--repo", str(repo), "--out", str(out)])
+    assert not out.exists()
