@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -63,6 +64,9 @@ def new_model(cfg: LMConfig, vocab_size: int):
             bos_token_id=0,
             eos_token_id=0,
             pad_token_id=0,
+            # the loss transformers falls back to for this class anyway, named so that it does not
+            # log "loss_type=None ... unrecognized" on the first loss (same function, same numbers)
+            loss_type="ForCausalLM",
         )
         return GPT2LMHeadModel(conf)
     conf = PhiConfig(
@@ -150,7 +154,11 @@ def lora_finetune(
         init_lora_weights=True,
     )
     torch.manual_seed(cfg.seed)
-    peft_model = get_peft_model(base, conf)
+    with warnings.catch_warnings():  # peft reads transformers' deprecated alias (a FutureWarning
+        warnings.filterwarnings(
+            "ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning
+        )
+        peft_model = get_peft_model(base, conf)  # about the libraries, not about this run)
     losses = train(peft_model, ids, cfg, progress=progress, desc="LoRA fine-tuning")
     return peft_model, losses
 
