@@ -154,11 +154,11 @@ def lora_finetune(
         init_lora_weights=True,
     )
     torch.manual_seed(cfg.seed)
-    with warnings.catch_warnings():  # peft reads transformers' deprecated alias (a FutureWarning
-        warnings.filterwarnings(
-            "ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning
-        )
-        peft_model = get_peft_model(base, conf)  # about the libraries, not about this run)
+    # peft reads transformers' deprecated `is_gradient_checkpointing` (a FutureWarning about the two
+    # libraries, not about this run)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`is_gradient_checkpointing`", FutureWarning)
+        peft_model = get_peft_model(base, conf)
     losses = train(peft_model, ids, cfg, progress=progress, desc="LoRA fine-tuning")
     return peft_model, losses
 
