@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from plots.one_layer.gradients import measured_and_predicted, per_k
+from plots.one_layer.gradients import cosine_image, measured_and_predicted, per_k
 from plots.style import THEORY_COLOR, apply_style, plt
 
 OPTS = ("sgd", "adam")
@@ -71,16 +71,8 @@ def cosine_figure(m: dict):
         for i, (key, what) in enumerate(
             (("update_cos", "updates Δ_e"), ("grad_cos", "gradients ĝ_e"))
         ):
-            cm = np.asarray(m["dominance"][opt][key])
             ax = axes[i, j]
-            im = ax.imshow(
-                cm,
-                vmin=-1,
-                vmax=1,
-                cmap="RdBu_r",
-                origin="lower",
-                extent=(0.5, len(cm) + 0.5, 0.5, len(cm) + 0.5),
-            )
+            im = cosine_image(ax, np.asarray(m["dominance"][opt][key]))
             ax.set(xlabel="epoch", ylabel="epoch", title=f"{opt.upper()}: cos of epoch {what}")
             ax.grid(False)
     fig.colorbar(im, ax=axes, label="cosine", shrink=0.8)

@@ -64,18 +64,18 @@ def share_panel(ax, m: dict) -> None:
     ax.legend()
 
 
+def cosine_image(ax, cm: np.ndarray):
+    """An epoch × epoch cosine matrix on [−1, 1] (epochs numbered from 1 on both axes)."""
+    n = cm.shape[0]
+    return ax.imshow(
+        cm, vmin=-1, vmax=1, cmap="RdBu_r", origin="lower", extent=(0.5, n + 0.5, 0.5, n + 0.5)
+    )
+
+
 def cosine_panel(fig, ax, m: dict) -> None:
     """(c) epoch × epoch cosines of the SGD updates (first loss of ``dominance_losses``)."""
     first_loss = m["config"]["experiment"]["dominance_losses"][0]
-    cm = np.asarray(m["dominance"][f"sgd/{first_loss}"]["cos_matrix"])
-    im = ax.imshow(
-        cm,
-        vmin=-1,
-        vmax=1,
-        cmap="RdBu_r",
-        origin="lower",
-        extent=(0.5, cm.shape[0] + 0.5, 0.5, cm.shape[0] + 0.5),
-    )
+    im = cosine_image(ax, np.asarray(m["dominance"][f"sgd/{first_loss}"]["cos_matrix"]))
     fig.colorbar(im, ax=ax, label="cosine")
     ax.set(xlabel="epoch", ylabel="epoch", title=f"(c) cosines of SGD epoch updates ({first_loss})")
 
